@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { registerInfo } from './info.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string; description: string };
+
+/** A user-facing error: printed as one line `hti: message`, exit code 1. */
+export class UsageError extends Error {}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('hti')
+    .description(pkg.description)
+    .version(pkg.version, '-V, --version')
+    .showHelpAfterError('(run hti --help for usage)')
+    .exitOverride();
+  registerInfo(program);
+  return program;
+}
+
+/** Run the CLI; resolves to the process exit code (0 ok, 1 bad input, 2 bad usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    process.stderr.write(`hti: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A dataset of network outputs at several hyperparameter levels: for each level λ_t a matrix of
+ * N_t rows (y | x), y the D outputs where transport happens, x the C condition columns
+ * (one integer class id column when categorical).
+ */
+export interface Dataset {
+  /** λ value of each level, strictly increasing. */
+  levels: number[];
+  /** Per level a row-major N_t × (D + C) matrix. */
+  data: Float32Array[];
+  /** Output dimension D. */
+  dim: number;
+  /** Condition dimension C (0: unconditional; 1 when categorical). */
+  cond: number;
+  categorical: boolean;
+  /** Number of classes when categorical (max id + 1), else 0. */
+  classes: number;
+  /** Anchor λ values from the sidecar (a subset of `levels`), when given. */
+  anchors?: number[];
+  /** Validation λ values from the sidecar, when given. */
+  validation?: number[];
+  /** Where the data came from (for messages). */
+  source?: string;
+}
+
+export function rowWidth(ds: Pick<Dataset, 'dim' | 'cond'>): number {
+  return ds.dim + ds.cond;
+}
+
+export function rowCount(ds: Dataset, level: number): number {
+  return ds.data[level].length / rowWidth(ds);
+}
+
+/** Index of a λ value among the levels (tolerant to float round-off), or -1. */
+export function levelIndex(ds: Pick<Dataset, 'levels'>, lambda: number): number {
+  const scale = Math.max(1, ...ds.levels.map(Math.abs));
+  return ds.levels.findIndex((l) => Math.abs(l - lambda) <= 1e-6 * scale);
+}
+
+/** Split a row-major matrix of width D + C into its output block and its condition block. */
+export function splitColumns(rows: Float32Array, dim: number, cond: number): { y: Float32Array; x: Float32Array } {
+  const width = dim + cond;
+  const n = rows.length / width;
+  const y = new Float32Array(n * dim);
+  const x = new Float32Array(n * cond);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) y[i * dim + j] = rows[i * width + j];
+    for (let j = 0; j < cond; j++) x[i * cond + j] = rows[i * width + dim + j];
+  }
+  return { y, x };
+}
+
+/** Join output and condition blocks back into rows of width D + C. */
+export function joinColumns(y: Float32Array, x: Float32Array, dim: number, cond: number): Float32Array {
+  const n = y.length / dim;
+  const width = dim + cond;
+  const out = new Float32Array(n * width);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < dim; j++) out[i * width + j] = y[i * dim + j];
+    for (let j = 0; j < cond; j++) out[i * width + dim + j] = x[i * cond + j];
+  }
+  return out;
+}

@@ -1,0 +1,10 @@
+export { tf, initEngine, backendName, toFloat32 } from './tf.js';
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Scalar, Variable, BackendName } from './tf.js';
+export { Rng } from './rng.js';
+export { ParamStore } from './params.js';
+export { Mlp, activate } from './nets.js';
+export type { MlpConfig, ConditionSpec, Activation, Film } from './nets.js';
+export { Adam, adamW } from './optim.js';
+export type { AdamOptions } from './optim.js';
+export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
+export type { NamedArray } from './safetensors.js';

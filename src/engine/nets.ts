@@ -1,0 +1,136 @@
+import { tf, type Tensor, type Tensor2D } from './tf.js';
+import { ParamStore } from './params.js';
+import type { Rng } from './rng.js';
+
+export type Activation = 'relu' | 'leaky_relu' | 'softplus' | 'tanh';
+
+export function activate(x: Tensor, kind: Activation): Tensor {
+  switch (kind) {
+    case 'relu':
+      return tf.relu(x);
+    case 'leaky_relu':
+      return tf.leakyRelu(x, 0.2);
+    case 'softplus':
+      return tf.softplus(x);
+    case 'tanh':
+      return tf.tanh(x);
+  }
+}
+
+/** How a network sees its condition x: none, a continuous vector, or an integer class id. */
+export type ConditionSpec =
+  | { kind: 'none' }
+  | { kind: 'continuous'; dim: number }
+  | { kind: 'categorical'; classes: number; embedDim?: number };
+
+export interface MlpConfig {
+  inDim: number;
+  hidden: number[];
+  outDim: number;
+  activation: Activation;
+  condition: ConditionSpec;
+  /** Width of the small net that turns the condition into FiLM scale and shift. */
+  filmHidden?: number;
+  /** Scale of the last layer's initial weights (0 makes the net start at its bias: an identity residual). */
+  outputInitScale?: number;
+}
+
+/** Per-unit FiLM modulation of the first hidden layer, computed from the condition alone. */
+export interface Film {
+  scale: Tensor2D; // [B, H0]
+  shift: Tensor2D; // [B, H0]
+}
+
+/**
+ * A multilayer perceptron whose first hidden layer is modulated by FiLM from the condition:
+ * h1 = act((1 + s(x)) ⊙ (W y + b) + t(x)). A categorical condition is embedded first.
+ * Parameters live in `params` (names relative to this net).
+ */
+export class Mlp {
+  readonly params = new ParamStore();
+  readonly config: Required<MlpConfig>;
+
+  constructor(config: MlpConfig, rng: Rng) {
+    const embedDefault = config.condition.kind === 'categorical' ? (config.condition.embedDim ?? 16) : 0;
+    const condition: ConditionSpec =
+      config.condition.kind === 'categorical' ? { ...config.condition, embedDim: embedDefault } : config.condition;
+    this.config = { filmHidden: 32, outputInitScale: 1, ...config, condition };
+    const { inDim, hidden, outDim } = this.config;
+    if (hidden.length === 0) throw new Error('an MLP needs at least one hidden layer');
+    const dims = [inDim, ...hidden, outDim];
+    for (let i = 0; i < dims.length - 1; i++) {
+      const last = i === dims.length - 2;
+      this.params.addGlorot(`w${i}`, dims[i], dims[i + 1], rng, last ? this.config.outputInitScale : 1);
+      this.params.addZeros(`b${i}`, [dims[i + 1]]);
+    }
+    const c = this.config.condition;
+    if (c.kind !== 'none') {
+      let condDim: number;
+      if (c.kind === 'categorical') {
+        condDim = c.embedDim!;
+        this.params.add('embed', [c.classes, condDim], rng.normals(c.classes * condDim, 1));
+      } else {
+        condDim = c.dim;
+      }
+      const fh = this.config.filmHidden;
+      this.params.addGlorot('film_w0', condDim, fh, rng);
+      this.params.addZeros('film_b0', [fh]);
+      // Zero-initialised so that FiLM starts as the identity modulation.
+      this.params.addZeros('film_w1', [fh, 2 * hidden[0]]);
+      this.params.addZeros('film_b1', [2 * hidden[0]]);
+    }
+  }
+
+  /** Condition features before FiLM: the embedding row for a class id, or x itself. */
+  private conditionFeatures(cond: Tensor2D): Tensor2D {
+    const c = this.config.condition;
+    if (c.kind === 'categorical') {
+      // One-hot matmul instead of gather: gather's gradient needs UnsortedSegmentSum, missing in wasm.
+      const ids = tf.cast(tf.reshape(cond, [-1]), 'int32');
+      return tf.matMul(tf.cast(tf.oneHot(ids, c.classes), 'float32'), this.params.get('embed')) as Tensor2D;
+    }
+    return cond;
+  }
+
+  /** FiLM scale and shift for a batch of conditions [B, C]; reuse across many points of one path. */
+  film(cond: Tensor2D): Film | null {
+    if (this.config.condition.kind === 'none') return null;
+    const p = this.params;
+    const f = this.conditionFeatures(cond);
+    const h = activate(tf.add(tf.matMul(f, p.get('film_w0')), p.get('film_b0')), this.config.activation);
+    const st = tf.add(tf.matMul(h, p.get('film_w1')), p.get('film_b1')) as Tensor2D;
+    const h0 = this.config.hidden[0];
+    const [scale, shift] = tf.split(st, [h0, h0], 1) as [Tensor2D, Tensor2D];
+    return { scale, shift };
+  }
+
+  /**
+   * Forward pass on inputs [B, inDim] (or [B, S, inDim] with `film` of batch B, broadcast over S).
+   */
+  apply(input: Tensor, film: Film | null): Tensor {
+    const p = this.params;
+    const n = this.config.hidden.length + 1;
+    const rank3 = input.rank === 3;
+    let h: Tensor = rank3 ? tf.reshape(input, [-1, this.config.inDim]) : input;
+    for (let i = 0; i < n; i++) {
+      h = tf.add(tf.matMul(h as Tensor2D, p.get(`w${i}`)), p.get(`b${i}`));
+      if (i === 0 && film) {
+        if (rank3) {
+          const [b, s] = input.shape;
+          const h3 = tf.reshape(h, [b, s!, -1]);
+          h = tf.reshape(tf.add(tf.mul(h3, tf.add(1, tf.expandDims(film.scale, 1))), tf.expandDims(film.shift, 1)), [b * s!, -1]);
+        } else {
+          h = tf.add(tf.mul(h, tf.add(1, film.scale)), film.shift);
+        }
+      }
+      if (i < n - 1) h = activate(h, this.config.activation);
+    }
+    if (rank3) return tf.reshape(h, [input.shape[0], input.shape[1]!, this.config.outDim]);
+    return h;
+  }
+
+  /** Forward pass with the condition given directly ([B, C]; class ids for categorical). */
+  forward(input: Tensor, cond: Tensor2D | null): Tensor {
+    return this.apply(input, cond ? this.film(cond) : null);
+  }
+}

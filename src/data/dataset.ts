@@ -21,6 +21,16 @@ export interface Dataset {
   validation?: number[];
   /** Where the data came from (for messages). */
   source?: string;
+  /** Names of the D + C columns (from a CSV header), when known. */
+  columns?: string[];
+}
+
+/** Column names: the dataset's own, else y0.. for outputs and x0.. (or `class`) for conditions. */
+export function columnNames(ds: Pick<Dataset, 'dim' | 'cond' | 'categorical' | 'columns'>): string[] {
+  if (ds.columns && ds.columns.length === ds.dim + ds.cond) return ds.columns.slice();
+  const y = Array.from({ length: ds.dim }, (_, j) => `y${j}`);
+  const x = ds.categorical && ds.cond === 1 ? ['class'] : Array.from({ length: ds.cond }, (_, j) => `x${j}`);
+  return [...y, ...x];
 }
 
 export function rowWidth(ds: Pick<Dataset, 'dim' | 'cond'>): number {

@@ -1,0 +1,5 @@
+export * from './dataset.js';
+export * from './npy.js';
+export * from './csv.js';
+export * from './load.js';
+export * from './summary.js';

@@ -1,6 +1,8 @@
 // The only module that imports tfjs. Everything numeric in hti goes through the `tf` re-exported
 // here, so a faster engine can replace this file without touching the method.
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone ships no gradient functions; training needs them registered.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';

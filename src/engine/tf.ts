@@ -1,12 +1,11 @@
 // The only module that imports tfjs. Everything numeric in hti goes through the `tf` re-exported
 // here, so a faster engine can replace this file without touching the method.
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone ships no gradient functions; training needs them registered.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -19,6 +18,20 @@ export type Variable = tf.Variable;
 export type BackendName = 'wasm' | 'cpu';
 
 let ready: Promise<BackendName> | null = null;
+
+/**
+ * tfjs-core alone registers no gradient functions and its per-op ES modules are not loadable by
+ * Node; `npm run build` bundles them into vendor/ (scripts/bundle-gradients.mjs).
+ */
+async function registerGradients(): Promise<void> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const bundle = path.resolve(here, '..', '..', 'vendor', 'tfjs-gradients.mjs');
+  try {
+    await import(pathToFileURL(bundle).href);
+  } catch (err) {
+    throw new Error(`tfjs gradient bundle missing (${bundle}); run \`npm run build\` (${(err as Error).message})`);
+  }
+}
 
 /** Directory holding the .wasm binaries that ship inside @tensorflow/tfjs-backend-wasm. */
 function wasmDirectory(): string {
@@ -35,6 +48,7 @@ function wasmDirectory(): string {
 export function initEngine(options: { quiet?: boolean } = {}): Promise<BackendName> {
   if (ready) return ready;
   ready = (async () => {
+    await registerGradients();
     const forced = process.env.HTI_BACKEND;
     if (forced !== 'cpu') {
       try {

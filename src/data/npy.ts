@@ -124,7 +124,10 @@ export function encodeNpy(array: NpyArray): Buffer {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`invalid .npy shape [${shape}]`);
   if (count !== data.length) throw new Error(`.npy shape [${shape}] needs ${count} values, got ${data.length}`);
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // Same bytes as numpy.save: spare spaces so the first axis can grow in place (21 digits), then
+  // padding to a 64-byte boundary, then a newline.
+  const growth = shape.length > 0 ? ' '.repeat(Math.max(0, 21 - String(shape[0]).length)) : '';
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }` + growth;
   let prefix = 10;
   let padded = padHeader(dict, prefix);
   const v2 = padded.length > 0xffff;
@@ -145,10 +148,10 @@ export function encodeNpy(array: NpyArray): Buffer {
   return out;
 }
 
-/** Pad the header dict with spaces and a final newline so that the data starts 64-byte aligned. */
+/** Pad the header dict with spaces and a final newline so that the data starts 64-byte aligned (as numpy does). */
 function padHeader(dict: string, prefix: number): string {
-  const total = Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN;
-  return dict + ' '.repeat(total - prefix - dict.length - 1) + '\n';
+  const pad = ALIGN - ((prefix + dict.length + 1) % ALIGN);
+  return dict + ' '.repeat(pad) + '\n';
 }
 
 export function writeNpy(path: string, array: NpyArray): void {

@@ -14,9 +14,9 @@ function checkWidth(rows: Rows, width: number, what: string): number {
 }
 
 /** Rows start..end−1 of a row-major matrix (a copy). */
-export function selectRows(rows: Float32Array, width: number, start: number, end: number): Float32Array {
-  const n = checkWidth(rows, width, 'selectRows');
-  if (!(start >= 0 && end <= n && start <= end)) throw new Error(`selectRows: range ${start}..${end} outside 0..${n}`);
+export function sliceRows(rows: Float32Array, width: number, start: number, end: number): Float32Array {
+  const n = checkWidth(rows, width, 'sliceRows');
+  if (!(start >= 0 && end <= n && start <= end)) throw new Error(`sliceRows: range ${start}..${end} outside 0..${n}`);
   return rows.slice(start * width, end * width);
 }
 

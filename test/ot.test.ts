@@ -91,6 +91,11 @@ describe('exact assignment (equal sizes)', () => {
     expect(new Set(asg).size).toBe(300);
     for (let i = 0; i < 300; i++) expect(perm[asg[i]]).toBe(i);
     expect(exactOtCost(a, b, 2)).toBe(0);
+    // A wider b is solved transposed internally; the pairing must still be a → b.
+    const wide = b.map((x) => 2 * x);
+    const asgWide = exactAssignment(a, wide, 2);
+    expect(new Set(asgWide).size).toBe(300);
+    for (let i = 0; i < 300; i++) expect(perm[asgWide[i]]).toBe(i);
   });
 
   it('is symmetric, permutation invariant and shifts by the closed form under translation', () => {

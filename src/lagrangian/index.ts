@@ -1,0 +1,4 @@
+export * from './spline.js';
+export * from './metric.js';
+export * from './potential.js';
+export * from './action.js';

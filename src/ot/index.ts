@@ -1,0 +1,3 @@
+export * from './lbfgs.js';
+export * from './dual.js';
+export * from './ctransform.js';

@@ -1,0 +1,286 @@
+import { Rng, type NamedArray } from '../engine/index.js';
+import type { Dataset } from '../data/dataset.js';
+import type { ModelInfo } from './model.js';
+
+/** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
+export function anchorTimes(lambdas: number[], equalSpacing: boolean): number[] {
+  const k = lambdas.length - 1;
+  if (equalSpacing) return lambdas.map((_, i) => i / k);
+  const span = lambdas[k] - lambdas[0];
+  return lambdas.map((l) => (l - lambdas[0]) / span);
+}
+
+/** The interval k (t_k ≤ t ≤ t_{k+1}) holding time t and the position s ∈ [0, 1] inside it. */
+export function intervalOf(times: number[], t: number): { k: number; s: number } {
+  const last = times.length - 2;
+  let k = 0;
+  while (k < last && t > times[k + 1]) k++;
+  const s = (t - times[k]) / (times[k + 1] - times[k]);
+  return { k, s: Math.min(1, Math.max(0, s)) };
+}
+
+/** Per output column [min, max]. */
+export function dataBounds(y: Float32Array, dim: number): [number, number][] {
+  const out: [number, number][] = Array.from({ length: dim }, () => [Infinity, -Infinity]);
+  for (let i = 0; i < y.length; i++) {
+    const b = out[i % dim];
+    if (y[i] < b[0]) b[0] = y[i];
+    if (y[i] > b[1]) b[1] = y[i];
+  }
+  return out;
+}
+
+function meanStd(v: Float32Array, width: number): { mean: number[]; std: number[] } {
+  const n = v.length / Math.max(width, 1);
+  const mean = new Array(width).fill(0);
+  const sq = new Array(width).fill(0);
+  for (let i = 0; i < v.length; i++) mean[i % width] += v[i] / n;
+  for (let i = 0; i < v.length; i++) sq[i % width] += (v[i] - mean[i % width]) ** 2 / n;
+  return { mean, std: sq.map((s) => Math.max(Math.sqrt(s), 1e-6)) };
+}
+
+/** Fixed affine standardisation of outputs and (continuous) conditions, stored with the model. */
+export class Standardizer {
+  constructor(
+    readonly yMean: number[],
+    readonly yStd: number[],
+    readonly xMean: number[],
+    readonly xStd: number[],
+  ) {}
+
+  static fit(anchors: AnchorData): Standardizer {
+    const y = meanStd(anchors.pooledY, anchors.dim);
+    const x = anchors.cond > 0 && !anchors.categorical ? meanStd(anchors.pooledX, anchors.cond) : { mean: [], std: [] };
+    return new Standardizer(y.mean, y.std, x.mean, x.std);
+  }
+
+  toJSON() {
+    return { yMean: this.yMean, yStd: this.yStd, xMean: this.xMean, xStd: this.xStd };
+  }
+
+  static fromJSON(j: { yMean: number[]; yStd: number[]; xMean: number[]; xStd: number[] }): Standardizer {
+    return new Standardizer(j.yMean, j.yStd, j.xMean, j.xStd);
+  }
+}
+
+/** The training anchors, split into outputs and conditions, with class indices. */
+export class AnchorData {
+  readonly count: number;
+  readonly y: Float32Array[];
+  readonly x: Float32Array[];
+  readonly rows: number[];
+  readonly pooledY: Float32Array;
+  readonly pooledX: Float32Array;
+  readonly bounds: [number, number][];
+  /** Per anchor, per class: row indices (categorical). */
+  readonly byClass: Int32Array[][];
+  /** Whether row i of every anchor has the same condition (inputs queried in the same order). */
+  readonly rowsCorrespond: boolean;
+
+  constructor(
+    readonly lambdas: number[],
+    y: Float32Array[],
+    x: Float32Array[],
+    readonly dim: number,
+    readonly cond: number,
+    readonly categorical: boolean,
+    readonly classes: number,
+  ) {
+    if (lambdas.length < 2) throw new Error(`a surrogate needs at least 2 anchors, got ${lambdas.length}`);
+    for (let i = 1; i < lambdas.length; i++) {
+      if (!(lambdas[i] > lambdas[i - 1])) throw new Error(`anchor λ values must be strictly increasing (${lambdas[i - 1]} then ${lambdas[i]})`);
+    }
+    this.count = lambdas.length;
+    this.y = y;
+    this.x = x;
+    this.rows = y.map((a) => a.length / dim);
+    this.rows.forEach((n, k) => {
+      if (n < 2) throw new Error(`anchor λ = ${lambdas[k]} has ${n} rows; at least 2 are needed`);
+    });
+    this.pooledY = concat(y);
+    this.pooledX = concat(x);
+    this.bounds = dataBounds(this.pooledY, dim);
+    this.byClass = x.map((xs, k) => {
+      if (!categorical) return [];
+      const lists: number[][] = Array.from({ length: classes }, () => []);
+      for (let i = 0; i < this.rows[k]; i++) lists[xs[i]].push(i);
+      return lists.map((l) => Int32Array.from(l));
+    });
+    if (categorical) {
+      for (let c = 0; c < classes; c++) {
+        const present = this.byClass.map((l) => l[c].length > 0);
+        if (present.some((p) => p) && !present.every((p) => p)) {
+          throw new Error(`class ${c} is missing at some anchors; every class must appear at every anchor`);
+        }
+      }
+    }
+    this.rowsCorrespond =
+      cond > 0 && this.rows.every((n) => n === this.rows[0]) && x.every((xs) => xs.every((v, i) => Math.abs(v - x[0][i]) <= 1e-6 * Math.max(1, Math.abs(v))));
+  }
+
+  static fromDataset(ds: Dataset): AnchorData {
+    const width = ds.dim + ds.cond;
+    const ys: Float32Array[] = [];
+    const xs: Float32Array[] = [];
+    for (const rows of ds.data) {
+      const n = rows.length / width;
+      const y = new Float32Array(n * ds.dim);
+      const x = new Float32Array(n * ds.cond);
+      for (let i = 0; i < n; i++) {
+        for (let d = 0; d < ds.dim; d++) y[i * ds.dim + d] = rows[i * width + d];
+        for (let c = 0; c < ds.cond; c++) x[i * ds.cond + c] = rows[i * width + ds.dim + c];
+      }
+      ys.push(y);
+      xs.push(x);
+    }
+    return new AnchorData(ds.levels.slice(), ys, xs, ds.dim, ds.cond, ds.categorical, ds.classes);
+  }
+
+  /** Random rows (y, x) of anchor k. */
+  sample(k: number, n: number, rng: Rng): { y: Float32Array; x: Float32Array; index: Int32Array } {
+    const index = Int32Array.from({ length: n }, () => rng.int(this.rows[k]));
+    return { ...this.gather(k, index), index };
+  }
+
+  gather(k: number, index: Int32Array): { y: Float32Array; x: Float32Array } {
+    const { dim, cond } = this;
+    const y = new Float32Array(index.length * dim);
+    const x = new Float32Array(index.length * cond);
+    index.forEach((r, i) => {
+      for (let d = 0; d < dim; d++) y[i * dim + d] = this.y[k][r * dim + d];
+      for (let c = 0; c < cond; c++) x[i * cond + c] = this.x[k][r * cond + c];
+    });
+    return { y, x };
+  }
+
+  /**
+   * For each source row of anchor k, a row of anchor k+1 under the same condition: same class
+   * (categorical), the same row (when rows correspond), otherwise any row.
+   */
+  partnerRows(k: number, sourceIndex: Int32Array, rng: Rng): Int32Array {
+    return Int32Array.from(sourceIndex, (r) => {
+      if (this.categorical) {
+        const list = this.byClass[k + 1][this.x[k][r]];
+        return list[rng.int(list.length)];
+      }
+      if (this.rowsCorrespond) return r;
+      return rng.int(this.rows[k + 1]);
+    });
+  }
+
+  /** `n` first-anchor rows (y | x) of a class (or any class), drawn with `seed`. */
+  firstAnchorRows(klass: number | null, n: number, seed: number): Float32Array {
+    const rng = new Rng(seed);
+    let pool: Int32Array;
+    if (klass !== null && klass !== undefined) {
+      if (!this.categorical) throw new Error('--class applies only to a model with a categorical condition');
+      if (!Number.isInteger(klass) || klass < 0 || klass >= this.classes) throw new Error(`class ${klass} is not one of 0..${this.classes - 1}`);
+      pool = this.byClass[0][klass];
+    } else {
+      pool = Int32Array.from({ length: this.rows[0] }, (_, i) => i);
+    }
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n must be a positive integer, got ${n}`);
+    const index = Int32Array.from({ length: n }, (_, i) => (n <= pool.length ? pool[rng.permutation(pool.length)[i]] : pool[rng.int(pool.length)]));
+    const { y, x } = this.gather(0, index);
+    const width = this.dim + this.cond;
+    const out = new Float32Array(n * width);
+    for (let i = 0; i < n; i++) {
+      out.set(y.subarray(i * this.dim, (i + 1) * this.dim), i * width);
+      out.set(x.subarray(i * this.cond, (i + 1) * this.cond), i * width + this.dim);
+    }
+    return out;
+  }
+
+  toRecord(): Record<string, NamedArray> {
+    const out: Record<string, NamedArray> = {};
+    this.y.forEach((y, k) => {
+      out[`anchors.${k}.y`] = { shape: [this.rows[k], this.dim], data: y };
+      if (this.cond > 0) out[`anchors.${k}.x`] = { shape: [this.rows[k], this.cond], data: this.x[k] };
+    });
+    return out;
+  }
+
+  static fromRecord(record: Record<string, NamedArray>, info: ModelInfo): AnchorData {
+    const ys: Float32Array[] = [];
+    const xs: Float32Array[] = [];
+    info.anchors.forEach((_, k) => {
+      const y = record[`anchors.${k}.y`];
+      if (!y || y.shape[1] !== info.dim) throw new Error(`weights file lacks the samples of anchor ${k} (corrupt or truncated model)`);
+      ys.push(y.data);
+      if (info.cond > 0) {
+        const x = record[`anchors.${k}.x`];
+        if (!x || x.shape[1] !== info.cond || x.shape[0] !== y.shape[0]) throw new Error(`weights file lacks the conditions of anchor ${k} (corrupt or truncated model)`);
+        xs.push(x.data);
+      } else {
+        xs.push(new Float32Array(0));
+      }
+    });
+    return new AnchorData(info.anchors.slice(), ys, xs, info.dim, info.cond, info.categorical, info.classes);
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Output bandwidth from the data: the median distance to the 7th nearest neighbour among pooled
+ * anchor outputs (within class when categorical), on at most 400 points per group. Unlike Scott's
+ * rule it follows thin manifolds (arcs, moons) instead of smoothing across them.
+ */
+export function autoBandwidth(a: AnchorData): number {
+  const rng = new Rng(12345);
+  const groups: Float32Array[] = [];
+  const n = a.pooledY.length / a.dim;
+  if (a.categorical) {
+    for (let c = 0; c < a.classes; c++) {
+      const idx: number[] = [];
+      for (let i = 0; i < n; i++) if (a.pooledX[i] === c) idx.push(i);
+      if (idx.length) groups.push(pick(a.pooledY, a.dim, Int32Array.from(idx)));
+    }
+  } else {
+    groups.push(a.pooledY);
+  }
+  const dists: number[] = [];
+  const k = 7;
+  for (const g of groups) {
+    const m = g.length / a.dim;
+    const chosen = rng.sample(m, 400);
+    for (const i of chosen) {
+      const best: number[] = [];
+      for (const j of chosen) {
+        if (i === j) continue;
+        let d2 = 0;
+        for (let d = 0; d < a.dim; d++) d2 += (g[i * a.dim + d] - g[j * a.dim + d]) ** 2;
+        best.push(d2);
+      }
+      best.sort((p, q) => p - q);
+      dists.push(Math.sqrt(best[Math.min(k, best.length) - 1] ?? 0));
+    }
+  }
+  dists.sort((p, q) => p - q);
+  const median = dists[Math.floor(dists.length / 2)] ?? 0;
+  const fallback = Math.max(...meanStd(a.pooledY, a.dim).std) * 0.1;
+  return median > 0 ? median : fallback;
+}
+
+/** Condition bandwidth: Scott's rule on the pooled conditions (mean std × n^(−1/(C+4))). */
+export function autoCondBandwidth(a: AnchorData): number {
+  if (a.categorical || a.cond === 0) return 1;
+  const n = a.pooledX.length / a.cond;
+  const { std } = meanStd(a.pooledX, a.cond);
+  const mean = std.reduce((p, q) => p + q, 0) / std.length;
+  return mean * Math.pow(n, -1 / (a.cond + 4));
+}
+
+function pick(v: Float32Array, width: number, index: Int32Array): Float32Array {
+  const out = new Float32Array(index.length * width);
+  index.forEach((r, i) => out.set(v.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}

@@ -1,0 +1,199 @@
+import { tf, Rng } from '../engine/index.js';
+import { disposeReferences } from '../lagrangian/index.js';
+import { solveAssignmentWithDuals } from '../ot/exact.js';
+import type { AnchorData } from './anchors.js';
+import type { ClotNetworks } from './clot.js';
+
+/** Matched pairs (y → ŷ) of one anchor pair, with the discrete dual potential at each ŷ. */
+export interface Coupling {
+  k: number;
+  y: Float32Array;
+  x: Float32Array;
+  yHat: Float32Array;
+  /** Condition of each matched target (equal to x except for joint-cost matching). */
+  xHat: Float32Array;
+  /** Dual potential v at each matched target, centred within its group. */
+  potential: Float64Array;
+}
+
+/** Paths evaluated per batched action call when filling a cost matrix. */
+const PATH_CHUNK = 4096;
+
+/**
+ * Lagrangian cost c(y_i, y'_j | x_i) for every pair of m sources and m' targets (paths from the
+ * spline network, forward only), row-major [m, m'].
+ */
+export function pairwiseCosts(nets: ClotNetworks, ySrc: Float32Array, xSrc: Float32Array, yDst: Float32Array): Float64Array {
+  const dim = nets.anchors.dim;
+  const cond = nets.anchors.cond;
+  const m = ySrc.length / dim;
+  const mt = yDst.length / dim;
+  const total = m * mt;
+  const out = new Float64Array(total);
+  for (let start = 0; start < total; start += PATH_CHUNK) {
+    const count = Math.min(PATH_CHUNK, total - start);
+    const y0 = new Float32Array(count * dim);
+    const y1 = new Float32Array(count * dim);
+    const x = new Float32Array(count * cond);
+    for (let p = 0; p < count; p++) {
+      const i = Math.floor((start + p) / mt);
+      const j = (start + p) % mt;
+      for (let d = 0; d < dim; d++) {
+        y0[p * dim + d] = ySrc[i * dim + d];
+        y1[p * dim + d] = yDst[j * dim + d];
+      }
+      for (let c = 0; c < cond; c++) x[p * cond + c] = xSrc[i * cond + c];
+    }
+    tf.tidy(() => {
+      const a = tf.tensor2d(y0, [count, dim]);
+      const b = tf.tensor2d(y1, [count, dim]);
+      const condT = nets.netCondition(x, count);
+      const ctx = nets.pathContext(condT, x, count);
+      const phi = nets.bend(a, b, nets.film(nets.spline, condT));
+      const c = nets.lagrangian.action(a, b, phi, ctx).dataSync();
+      for (let p = 0; p < count; p++) out[start + p] = c[p];
+      if (ctx.refs) disposeReferences(ctx.refs);
+    });
+  }
+  return out;
+}
+
+interface Group {
+  src: Int32Array;
+  dst: Int32Array;
+  /** Match on a joint cost that heavily weights the condition (continuous x without repeats). */
+  joint: boolean;
+}
+
+/** Groups of sources and targets to match: same class, same condition, or random chunks. */
+function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng): Group[] {
+  const take = (list: ArrayLike<number>, m: number) => {
+    const perm = rng.permutation(list.length);
+    return Int32Array.from({ length: m }, (_, i) => list[perm[i]]);
+  };
+  if (a.categorical) {
+    const groups: Group[] = [];
+    for (let c = 0; c < a.classes; c++) {
+      const s = a.byClass[k][c];
+      const t = a.byClass[k + 1][c];
+      const m = Math.min(s.length, t.length, cap);
+      if (m > 0) groups.push({ src: take(s, m), dst: take(t, m), joint: false });
+    }
+    return groups;
+  }
+  if (a.cond > 0) {
+    // Rows sharing an identical condition vector form a group (e.g. several draws per state).
+    const key = (kk: number, i: number) => Array.prototype.join.call(a.x[kk].subarray(i * a.cond, (i + 1) * a.cond), ',');
+    const bySrc = new Map<string, number[]>();
+    for (let i = 0; i < a.rows[k]; i++) {
+      const s = key(k, i);
+      if (!bySrc.has(s)) bySrc.set(s, []);
+      bySrc.get(s)!.push(i);
+    }
+    const byDst = new Map<string, number[]>();
+    for (let i = 0; i < a.rows[k + 1]; i++) {
+      const s = key(k + 1, i);
+      if (bySrc.has(s)) {
+        if (!byDst.has(s)) byDst.set(s, []);
+        byDst.get(s)!.push(i);
+      }
+    }
+    const matched = [...byDst.keys()];
+    const coverage = matched.reduce((n, s) => n + bySrc.get(s)!.length, 0) / a.rows[k];
+    if (coverage >= 0.5) {
+      const groups: Group[] = [];
+      for (const s of matched) {
+        const src = bySrc.get(s)!;
+        const dst = byDst.get(s)!;
+        const m = Math.min(src.length, dst.length, cap);
+        groups.push({ src: take(src, m), dst: take(dst, m), joint: false });
+      }
+      return groups;
+    }
+  }
+  // No shared conditions: match random chunks, on a joint cost when there is a condition.
+  const chunk = Math.min(cap, a.rows[k], a.rows[k + 1]);
+  const rounds = Math.max(1, Math.ceil(Math.min(a.rows[k], 4 * cap) / chunk));
+  return Array.from({ length: rounds }, () => ({
+    src: take(Int32Array.from({ length: a.rows[k] }, (_, i) => i), chunk),
+    dst: take(Int32Array.from({ length: a.rows[k + 1] }, (_, i) => i), chunk),
+    joint: a.cond > 0,
+  }));
+}
+
+/**
+ * Exact discrete OT between anchor k and k+1 samples under the current Lagrangian cost, within
+ * each condition group: the warm start for T_k, g_k and the metric (CPU-sized: no long dual ascent
+ * from scratch).
+ */
+export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng): Coupling {
+  const a = nets.anchors;
+  const { dim, cond } = a;
+  const groups = matchingGroups(a, k, cap, rng);
+  const ys: Float32Array[] = [];
+  const xs: Float32Array[] = [];
+  const yHats: Float32Array[] = [];
+  const xHats: Float32Array[] = [];
+  const pots: Float64Array[] = [];
+  for (const g of groups) {
+    const src = a.gather(k, g.src);
+    const dst = a.gather(k + 1, g.dst);
+    const m = g.src.length;
+    const cost = pairwiseCosts(nets, src.y, src.x, dst.y);
+    if (g.joint) addConditionPenalty(cost, src.x, dst.x, cond, nets.standardizer.xStd);
+    const { col4row, v } = solveAssignmentWithDuals(cost, m);
+    const yHat = new Float32Array(m * dim);
+    const xHat = new Float32Array(m * cond);
+    const pot = new Float64Array(m);
+    let vMean = 0;
+    for (let i = 0; i < m; i++) vMean += v[col4row[i]] / m;
+    for (let i = 0; i < m; i++) {
+      const j = col4row[i];
+      yHat.set(dst.y.subarray(j * dim, (j + 1) * dim), i * dim);
+      xHat.set(dst.x.subarray(j * cond, (j + 1) * cond), i * cond);
+      pot[i] = v[j] - vMean;
+    }
+    ys.push(src.y);
+    xs.push(src.x);
+    yHats.push(yHat);
+    xHats.push(xHat);
+    pots.push(pot);
+  }
+  return { k, y: concat(ys), x: concat(xs), yHat: concat(yHats), xHat: concat(xHats), potential: concat64(pots) };
+}
+
+/** Add w · ‖x_i − x'_j‖² (standardised) with w large against the typical transport cost. */
+function addConditionPenalty(cost: Float64Array, xs: Float32Array, xt: Float32Array, cond: number, scale: number[]): void {
+  const m = xs.length / cond;
+  const mt = xt.length / cond;
+  const sorted = Float64Array.from(cost).sort();
+  const typical = Math.max(sorted[Math.floor(sorted.length / 2)], 1e-6);
+  const w = 10 * typical;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < mt; j++) {
+      let d2 = 0;
+      for (let c = 0; c < cond; c++) d2 += ((xs[i * cond + c] - xt[j * cond + c]) / scale[c]) ** 2;
+      cost[i * mt + j] += w * d2;
+    }
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function concat64(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -112,8 +112,6 @@ export function createServer(model: TrajectoryModel, options: ServerOptions = {}
   const app = Fastify({
     logger: false,
     bodyLimit: limits.bodyLimit,
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     schemaErrorFormatter: formatSchemaErrors,
   });
 
@@ -123,7 +121,17 @@ export function createServer(model: TrajectoryModel, options: ServerOptions = {}
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object));
 
   // JSON only: a text/plain body is refused with 415 rather than reaching the handlers as a string.
-  app.removeContentTypeParser('text/plain');
+  // Our own JSON parser so that each failure gets its own message (Fastify's says 'not valid
+  // JSON' for prototype poisoning too).
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(badRequest('request body is empty; send a JSON object'), undefined);
+    try {
+      done(null, JSON.parse(body as string, rejectPrototypeKeys));
+    } catch (err) {
+      done(err instanceof HttpError ? err : badRequest('request body is not valid JSON'), undefined);
+    }
+  });
 
   app.setErrorHandler((err, _request, reply) => {
     const { status, message, internal } = classifyError(err, limits.bodyLimit);
@@ -294,6 +302,14 @@ export function createServer(model: TrajectoryModel, options: ServerOptions = {}
     }
   }
   return app;
+}
+
+/** JSON.parse reviver refusing keys that could pollute prototypes downstream. */
+function rejectPrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__' || (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value)) {
+    throw badRequest('request body holds a forbidden __proto__ or constructor.prototype key');
+  }
+  return value;
 }
 
 /** Hosts that only this machine can reach. */

@@ -55,6 +55,8 @@ function describe(e: ErrorObject, dataVar: string): string {
     case 'required':
       return `${where} lacks the required field '${String(p.missingProperty)}'`;
     case 'type':
+      // JSON numbers beyond float range (1e400) parse to Infinity and land here too.
+      if (p.type === 'number') return `${where} must be a finite number`;
       return `${where} must be ${/^[aeiou]/.test(String(p.type)) ? 'an' : 'a'} ${String(p.type)}`;
     case 'maxItems':
       return `${where} has too many items (at most ${String(p.limit)})`;
@@ -101,11 +103,7 @@ export function classifyError(err: unknown, bodyLimit: number): { status: number
     default:
       break;
   }
-  if (err instanceof SyntaxError) {
-    // secure-json-parse rejects __proto__ / constructor.prototype keys with a SyntaxError.
-    const poisoned = /forbidden prototype/i.test(err.message);
-    return { status: 400, message: poisoned ? 'request body holds a forbidden __proto__ or constructor key' : 'request body is not valid JSON', internal: false };
-  }
+  if (err instanceof SyntaxError) return { status: 400, message: 'request body is not valid JSON', internal: false };
   if (e.validation) return { status: 400, message: e.message ?? 'invalid request', internal: false };
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
   if (status < 500) return { status, message: e.message ?? 'bad request', internal: false };

@@ -8,7 +8,7 @@ export interface PotentialOptions {
   /** Condition-space bandwidth h_x (continuous conditions). */
   condBandwidth?: number;
   /**
-   * Mixture components kept per path (default 128). Reference sets up to this size are used
+   * Mixture components kept per path (default 256). Reference sets up to this size are used
    * exactly; larger ones are compressed by k-means into at most `cap` weighted Gaussians.
    */
   cap?: number;
@@ -199,7 +199,7 @@ export class DensityPotential {
 
   constructor(y: Float32Array, x: Float32Array, dim: number, cond: number, categorical: boolean, options: PotentialOptions, seed = 0) {
     if (!(options.bandwidth > 0)) throw new Error(`potential bandwidth must be positive, got ${options.bandwidth}`);
-    const cap = options.cap ?? 128;
+    const cap = options.cap ?? 256;
     if (!Number.isInteger(cap) || cap < 1) throw new Error(`potential cap must be a positive integer, got ${cap}`);
     if (!categorical && cond > 0 && !((options.condBandwidth ?? 1) > 0)) {
       throw new Error(`potential condition bandwidth must be positive, got ${options.condBandwidth}`);

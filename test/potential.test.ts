@@ -1,0 +1,191 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, tf, Rng } from '../src/engine/index.js';
+import { anchorDataset, loadDataset, splitColumns, type Dataset } from '../src/data/index.js';
+import { semicircleDataset } from '../src/bench/semicircles.js';
+import { DensityPotential, disposeReferences } from '../src/lagrangian/index.js';
+
+const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/data');
+
+beforeAll(async () => {
+  await initEngine({ quiet: true });
+});
+
+/** All anchor rows pooled into (y [R, D], x [R, C]), as the surrogate builds its potential. */
+function pooled(ds: Dataset): { y: Float32Array; x: Float32Array; n: number } {
+  const width = ds.dim + ds.cond;
+  const rows = new Float32Array(ds.data.reduce((a, d) => a + d.length, 0));
+  let o = 0;
+  for (const d of ds.data) {
+    rows.set(d, o);
+    o += d.length;
+  }
+  const { y, x } = splitColumns(rows, ds.dim, ds.cond);
+  return { y, x, n: rows.length / width };
+}
+
+/** U from the tensors (one path of one point per query) for query points and their conditions. */
+function capped(p: DensityPotential, q: Float32Array, conds: Float32Array): Float32Array {
+  const b = q.length / p.dim;
+  const refs = p.pathReferences(conds, b);
+  const u = tf.tidy(() => p.evaluate(tf.tensor3d(q, [b, 1, p.dim]), refs));
+  const out = u.dataSync() as Float32Array;
+  u.dispose();
+  disposeReferences(refs);
+  return out;
+}
+
+/** max and mean |U_capped − U_exact| over the queries. */
+function deviation(p: DensityPotential, q: Float32Array, conds: Float32Array): { max: number; mean: number } {
+  const u = capped(p, q, conds);
+  const c = p.cond;
+  let max = 0;
+  let sum = 0;
+  for (let b = 0; b < u.length; b++) {
+    const exact = p.exactValue(q.subarray(b * p.dim, (b + 1) * p.dim), conds.subarray(b * c, (b + 1) * c));
+    const d = Math.abs(u[b] - exact);
+    max = Math.max(max, d);
+    sum += d;
+  }
+  return { max, mean: sum / u.length };
+}
+
+/** Queries drawn from the pooled data: each sample's own output (optionally jittered) and condition. */
+function queriesFromData(data: { y: Float32Array; x: Float32Array; n: number }, dim: number, cond: number, count: number, jitter: number, seed: number) {
+  const rng = new Rng(seed);
+  const idx = rng.sample(data.n, count);
+  const q = new Float32Array(idx.length * dim);
+  const c = new Float32Array(idx.length * cond);
+  idx.forEach((r, b) => {
+    for (let d = 0; d < dim; d++) q[b * dim + d] = data.y[r * dim + d] + jitter * rng.normal();
+    for (let j = 0; j < cond; j++) c[b * cond + j] = data.x[r * cond + j];
+  });
+  return { q, c };
+}
+
+describe('DensityPotential with every sample kept (cap ≥ reference set)', () => {
+  const rng = new Rng(21);
+  // α = 1 so that any error in log p̂ shows undiluted.
+  const opts = { alpha: 1, bandwidth: 0.5, condBandwidth: 0.8, cap: 128 };
+
+  it('categorical: per-class KDE equals the direct float64 sum', () => {
+    const sizes = [40, 75, 128];
+    const n = sizes.reduce((a, b) => a + b, 0);
+    const y = rng.normals(n * 2);
+    const x = new Float32Array(n);
+    let o = 0;
+    sizes.forEach((s, c) => {
+      for (let i = 0; i < s; i++, o++) {
+        x[o] = c;
+        y[2 * o] += 3 * c; // classes apart, so a wrong class would show
+      }
+    });
+    const p = new DensityPotential(y, x, 2, 1, true, opts);
+    const q = rng.normals(60 * 2, 2).map((v, i) => v + (i % 2 === 0 ? 3 : 0));
+    const conds = Float32Array.from({ length: 60 }, (_, b) => b % 3);
+    const { max } = deviation(p, q, conds);
+    expect(max).toBeLessThan(2e-4);
+  });
+
+  it('continuous: Nadaraya–Watson equals the direct float64 sum', () => {
+    const n = 100;
+    const x = rng.normals(n * 2);
+    const y = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      y[3 * i] = x[2 * i] + 0.3 * rng.normal();
+      y[3 * i + 1] = x[2 * i + 1] * x[2 * i] + 0.3 * rng.normal();
+      y[3 * i + 2] = rng.normal();
+    }
+    const p = new DensityPotential(y, x, 3, 2, false, opts);
+    const q = rng.normals(50 * 3, 1.5);
+    const conds = rng.normals(50 * 2);
+    const { max } = deviation(p, q, conds);
+    expect(max).toBeLessThan(2e-4);
+  });
+
+  it('unconditional: plain KDE equals the direct float64 sum', () => {
+    const n = 90;
+    const y = rng.normals(n * 2);
+    const p = new DensityPotential(y, new Float32Array(0), 2, 0, false, opts);
+    const q = rng.normals(40 * 2, 1.5);
+    const { max } = deviation(p, q, new Float32Array(0));
+    expect(max).toBeLessThan(2e-4);
+  });
+
+  it('padding in a batch of mixed class sizes changes nothing', () => {
+    const y = rng.normals(30 * 2);
+    const x = Float32Array.from({ length: 30 }, (_, i) => (i < 5 ? 0 : 1));
+    const p = new DensityPotential(y, x, 2, 1, true, opts);
+    const q = rng.normals(2 * 2);
+    const together = capped(p, q, Float32Array.from([0, 1]));
+    const alone0 = capped(p, q.subarray(0, 2), Float32Array.from([0]));
+    const alone1 = capped(p, q.subarray(2, 4), Float32Array.from([1]));
+    expect(together[0]).toBeCloseTo(alone0[0], 6);
+    expect(together[1]).toBeCloseTo(alone1[0], 6);
+  });
+
+  it('builds references without leaking tensors and names bad input', () => {
+    const y = rng.normals(20 * 2);
+    const x = Float32Array.from({ length: 20 }, (_, i) => i % 2);
+    const p = new DensityPotential(y, x, 2, 1, true, opts);
+    const before = tf.memory().numTensors;
+    capped(p, rng.normals(4), Float32Array.from([0, 1]));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => p.pathReferences(Float32Array.from([7]), 1)).toThrow(/class 7 has no samples/);
+    expect(() => new DensityPotential(y, x, 2, 1, true, { alpha: 1, bandwidth: 0 })).toThrow(/bandwidth must be positive/);
+    expect(() => new DensityPotential(y, x, 2, 1, true, { alpha: 1, bandwidth: 1, cap: 0 })).toThrow(/cap must be a positive integer/);
+  });
+});
+
+describe('DensityPotential cap on the shared datasets', () => {
+  // Queries: 300 samples of the pooled anchors, each at its own output and condition (where paths
+  // start and end), the tolerances below are ~2× the measured deviations of U_capped from the exact
+  // uncapped U (float64 over every pooled sample), measured with the default cap and seed 0.
+
+  it('2-moons dropout (categorical, 1500 per class, h 0.2, α 0.01): default cap within 5e-4 mean, 0.03 max', () => {
+    const ds = anchorDataset(loadDataset(path.join(DATA, 'dropout_2moons.npy')));
+    const data = pooled(ds);
+    const p = new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.01, bandwidth: 0.2 });
+    // The class is larger than the cap, so this really exercises the compression.
+    expect(p.mixtureFor([0]).weights.length).toBeLessThanOrEqual(p.cap);
+    expect(data.n / 2).toBeGreaterThan(p.cap);
+    const { q, c } = queriesFromData(data, 2, 1, 300, 0, 1);
+    const dev = deviation(p, q, c);
+    // Measured (cap 256): mean 2.1e-4, max 7e-3 — i.e. |Δ log p̂| ≈ 0.02 on average. U itself is
+    // about −0.026 on the data and −0.18 far from it.
+    expect(dev.mean).toBeLessThan(5e-4);
+    expect(dev.max).toBeLessThan(0.03);
+  });
+
+  it('cancer reward (continuous, 7-D condition, first 1000 rows, h_y 1, h_x 1, α 0.01): within 2e-5 mean, 1e-4 max', () => {
+    const ds = anchorDataset(loadDataset(path.join(DATA, 'cancer_reward.npy')), undefined, [0, 1000]);
+    const data = pooled(ds);
+    expect(data.n).toBe(3000);
+    const p = new DensityPotential(data.y, data.x, 2, 7, false, { alpha: 0.01, bandwidth: 1, condBandwidth: 1 });
+    const { q, c } = queriesFromData(data, 2, 7, 300, 0.3, 2);
+    const dev = deviation(p, q, c);
+    // Measured (cap 256): mean 2.2e-6, max 2.7e-5 (h_y = 1 is wide against the cluster spread).
+    expect(dev.mean).toBeLessThan(2e-5);
+    expect(dev.max).toBeLessThan(1e-4);
+  });
+
+  it('semicircles (categorical, 4 classes of 300, h 0.05, α 0.05): within 2e-4 mean, 2e-3 max', () => {
+    const ds = semicircleDataset(0);
+    const data = pooled(ds);
+    const p = new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.05, bandwidth: 0.05 });
+    const { q, c } = queriesFromData(data, 2, 1, 300, 0, 3);
+    const dev = deviation(p, q, c);
+    // Measured (cap 256): mean 6e-5, max 3.4e-4.
+    expect(dev.mean).toBeLessThan(2e-4);
+    expect(dev.max).toBeLessThan(2e-3);
+  });
+
+  it('is reproducible: the same seed gives the same U', () => {
+    const ds = semicircleDataset(1);
+    const data = pooled(ds);
+    const make = () => new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.05, bandwidth: 0.05, cap: 32 }, 5);
+    const { q, c } = queriesFromData(data, 2, 1, 50, 0.05, 4);
+    expect(Array.from(capped(make(), q, c))).toEqual(Array.from(capped(make(), q, c)));
+  });
+});

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { registerInfo } from './info.js';
+import { registerServe } from './serve.js';
+import { registerPlot } from './plot.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run hti --help for usage)')
     .exitOverride();
   registerInfo(program);
+  registerServe(program);
+  registerPlot(program);
   return program;
 }
 

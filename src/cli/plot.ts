@@ -1,0 +1,87 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { initEngine } from '../engine/index.js';
+import { loadModel } from '../baselines/registry.js';
+import { readRowsFile } from '../data/index.js';
+import { modelFigureSvg } from '../bench/figure.js';
+import { writePlot } from '../bench/render.js';
+
+interface PlotOptions {
+  out: string;
+  lambdas?: number[];
+  from?: string;
+  n: number;
+  seed: number;
+  dims?: [number, number];
+  colorBy?: number;
+  field: boolean;
+  scale: number;
+  title?: string;
+}
+
+export function parseNumberList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.25,0.5');
+  return nums;
+}
+
+function dimPair(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected two output column indices, e.g. 0,2');
+  return [Number(m[1]), Number(m[2])];
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
+  return Number(value);
+}
+
+function scale(value: string): number {
+  const v = Number(value);
+  if (!(v > 0 && v <= 8)) throw new InvalidArgumentError('expected a number in (0, 8]');
+  return v;
+}
+
+export function registerPlot(program: Command): void {
+  program
+    .command('plot')
+    .description('draw a model without a browser: samples and their paths at several λ, and the learned potential and metric (2-D)')
+    .argument('<model>', 'model directory (from hti fit)')
+    .requiredOption('--out <file>', 'picture to write: .png or .svg')
+    .option('--lambdas <list>', 'λ of each panel, comma-separated (default: 4 even values over the model range)', parseNumberList)
+    .option('--from <rows>', 'starting rows at the first anchor (.npy [N, D+C] or CSV) instead of stored anchor rows')
+    .option('--n <count>', 'stored anchor rows to draw when --from is not given', positiveInt, 500)
+    .option('--seed <n>', 'seed for drawing the anchor rows', nonNegativeInt, 0)
+    .option('--dims <i,j>', 'output columns on the axes (default 0,1)', dimPair)
+    .option('--color-by <j>', 'condition column that colours a continuous model (default 0)', nonNegativeInt)
+    .option('--no-field', 'leave out the potential/metric panels')
+    .option('--scale <s>', 'PNG pixel scale', scale, 1)
+    .option('--title <text>', 'figure title')
+    .action(async (modelDir: string, options: PlotOptions) => {
+      if (!/\.(png|svg)$/i.test(options.out)) throw new Error(`--out must end in .png or .svg, got ${options.out}`);
+      await initEngine();
+      const model = loadModel(modelDir);
+      try {
+        const rows = options.from ? readRowsFile(options.from, model.info.dim + model.info.cond).data : undefined;
+        const svg = modelFigureSvg(model, {
+          lambdas: options.lambdas,
+          rows,
+          n: options.n,
+          seed: options.seed,
+          dims: options.dims,
+          colorBy: options.colorBy,
+          field: options.field,
+          title: options.title,
+        });
+        writePlot(options.out, svg, { scale: options.scale });
+        process.stdout.write(`hti plot: wrote ${options.out}\n`);
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,76 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { initEngine } from '../engine/index.js';
+import { loadModel } from '../baselines/registry.js';
+import { loadDataset } from '../data/index.js';
+import type { TrajectoryModel } from '../surrogate/model.js';
+import { createServer, isLoopback, type ReferenceData } from '../server/index.js';
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  data?: string;
+  bodyLimit?: number;
+}
+
+export function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number 0..65535');
+  return Number(value);
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
+  return Number(value);
+}
+
+/** True samples to show beside the surrogate; their columns must match the model's. */
+function referenceFrom(file: string, model: TrajectoryModel): ReferenceData {
+  const ds = loadDataset(file);
+  const { dim, cond, categorical } = model.info;
+  if (ds.dim !== dim || ds.cond !== cond || ds.categorical !== categorical) {
+    throw new Error(`data ${file} has ${ds.dim} outputs + ${ds.cond} condition columns${ds.categorical ? ' (categorical)' : ''}; the model has ${dim} + ${cond}${categorical ? ' (categorical)' : ''}`);
+  }
+  return { levels: ds.levels, data: ds.data };
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a trained model: HTTP API (/api/model, /api/sample, /api/trajectory, /api/field) and the viewer page at /')
+    .argument('<model>', 'model directory (from hti fit)')
+    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 8080)
+    .option('--host <host>', 'address to bind; loopback unless you say otherwise', '127.0.0.1')
+    .option('--data <file>', 'dataset whose true samples the viewer shows beside the surrogate (anchor and held-out levels)')
+    .option('--body-limit <bytes>', 'largest request body accepted', positiveInt)
+    .action(async (modelDir: string, options: ServeOptions) => {
+      await initEngine();
+      const model = loadModel(modelDir);
+      const reference = options.data ? referenceFrom(options.data, model) : undefined;
+      const app = createServer(model, { reference, bodyLimit: options.bodyLimit });
+      try {
+        await app.listen({ port: options.port, host: options.host });
+      } catch (err) {
+        model.dispose();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new Error(`port ${options.port} is already in use on ${options.host}; choose another with --port`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`cannot bind to host ${options.host}: no such address on this machine`);
+        if (code === 'EACCES') throw new Error(`not allowed to listen on port ${options.port}; choose a port above 1023`);
+        throw err;
+      }
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : options.port;
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      const [lo, hi] = [model.info.anchors[0], model.info.anchors[model.info.anchors.length - 1]];
+      process.stdout.write(`hti serve: ${model.info.kind} (${model.info.method}), λ ∈ [${lo}, ${hi}] at http://${host}:${port}/  (Ctrl-C stops)\n`);
+      if (!isLoopback(options.host)) {
+        process.stderr.write(`hti serve: warning: bound to ${options.host}, reachable from other machines; the API has no authentication\n`);
+      }
+      const stop = () => {
+        void app.close().finally(() => {
+          model.dispose();
+          process.exit(0);
+        });
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,321 @@
+/**
+ * Pieces every baseline shares: checking the training set, anchor times, per-column
+ * standardisation, stored first-anchor rows, the λ → t map, and the network's condition input.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { Adam, Rng, tf, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
+import type { ModelInfo, ModelKind } from '../surrogate/model.js';
+import type { ProgressHook } from '../surrogate/progress.js';
+
+/** Most first-anchor rows a model keeps for `anchorRows` (a seeded subsample beyond this). */
+export const MAX_STORED_ROWS = 2000;
+
+/** Check a training set holds usable anchors; every problem is one clear error. */
+export function checkTrainingSet(train: Dataset): void {
+  const { levels, data, dim, cond } = train;
+  if (!(dim >= 1)) throw new Error(`training set needs at least one output column, got dim = ${dim}`);
+  if (!(cond >= 0)) throw new Error(`training set has an invalid condition width ${cond}`);
+  if (levels.length < 2) throw new Error(`training set needs at least 2 anchor levels, got ${levels.length}`);
+  if (data.length !== levels.length) throw new Error(`training set has ${levels.length} levels but ${data.length} data blocks`);
+  for (let k = 1; k < levels.length; k++) {
+    if (!(levels[k] > levels[k - 1])) throw new Error(`anchor levels must be strictly increasing, got ${levels[k - 1]} then ${levels[k]}`);
+  }
+  const width = dim + cond;
+  data.forEach((block, k) => {
+    if (block.length === 0 || block.length % width !== 0) throw new Error(`anchor λ = ${levels[k]} has no rows or a row width other than ${width}`);
+    for (let i = 0; i < block.length; i++) {
+      if (!Number.isFinite(block[i])) throw new Error(`anchor λ = ${levels[k]}: row ${Math.floor(i / width)}, column ${i % width} is not finite`);
+    }
+    if (train.categorical) {
+      for (let i = dim; i < block.length; i += width) {
+        const c = block[i];
+        if (!Number.isInteger(c) || c < 0 || c >= train.classes) throw new Error(`anchor λ = ${levels[k]}: class ${c} is not one of 0..${train.classes - 1}`);
+      }
+    }
+  });
+  if (train.categorical && cond !== 1) throw new Error(`a categorical condition must be one column, got ${cond}`);
+}
+
+/** Anchor times in [0, 1]: real λ spacing, or k/K as the reference code uses. */
+export function anchorTimes(levels: number[], equalSpacing = false): number[] {
+  const K = levels.length - 1;
+  if (equalSpacing) return levels.map((_, k) => k / K);
+  const span = levels[K] - levels[0];
+  return levels.map((l, k) => (k === K ? 1 : (l - levels[0]) / span));
+}
+
+/** Segment index k and local position s ∈ [0, 1] of λ within [λ_k, λ_{k+1}]. */
+export function locate(anchors: number[], lambda: number): { k: number; s: number } {
+  const K = anchors.length - 1;
+  if (lambda <= anchors[0]) return { k: 0, s: 0 };
+  if (lambda >= anchors[K]) return { k: K - 1, s: 1 };
+  let k = 0;
+  while (k < K - 1 && lambda > anchors[k + 1]) k++;
+  return { k, s: (lambda - anchors[k]) / (anchors[k + 1] - anchors[k]) };
+}
+
+/** Anchor time of a λ (piecewise linear through the anchors, so it honours either spacing). */
+export function timeOf(anchors: number[], times: number[], lambda: number): number {
+  const { k, s } = locate(anchors, lambda);
+  return times[k] + s * (times[k + 1] - times[k]);
+}
+
+export interface Standardizer {
+  mean: number[];
+  std: number[];
+}
+
+/** Per-column mean and std over the given columns of all blocks (std 1 for a constant column). */
+export function fitStandardizer(blocks: Float32Array[], width: number, offset: number, cols: number): Standardizer {
+  const mean = new Array<number>(cols).fill(0);
+  const sq = new Array<number>(cols).fill(0);
+  let n = 0;
+  for (const b of blocks) {
+    for (let i = 0; i < b.length; i += width) {
+      for (let j = 0; j < cols; j++) {
+        const v = b[i + offset + j];
+        mean[j] += v;
+        sq[j] += v * v;
+      }
+      n++;
+    }
+  }
+  const std = mean.map((m, j) => {
+    const mu = m / n;
+    const s = Math.sqrt(Math.max(0, sq[j] / n - mu * mu));
+    return s > 1e-8 * Math.max(1, Math.abs(mu)) ? s : 1;
+  });
+  return { mean: mean.map((m) => m / n), std };
+}
+
+/** Columns [offset, offset + cols) of row-major rows, standardised, as an n × cols block. */
+export function standardize(rows: Float32Array, width: number, offset: number, st: Standardizer): Float32Array {
+  const cols = st.mean.length;
+  const n = rows.length / width;
+  const out = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = (rows[i * width + offset + j] - st.mean[j]) / st.std[j];
+  return out;
+}
+
+/** Standardised outputs y (n × D) back into rows of width D + C, the condition copied from `rows`. */
+export function destandardizeInto(y: Float32Array, rows: Float32Array, dim: number, width: number, st: Standardizer): Float32Array {
+  const out = Float32Array.from(rows);
+  const n = rows.length / width;
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * width + j] = y[i * dim + j] * st.std[j] + st.mean[j];
+  return out;
+}
+
+/** The condition block a network sees: class ids for categorical, standardised x otherwise. */
+export function conditionBlock(rows: Float32Array, dim: number, cond: number, categorical: boolean, st: Standardizer | null): Float32Array {
+  const width = dim + cond;
+  if (cond === 0) return new Float32Array(0);
+  if (categorical) {
+    const n = rows.length / width;
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = rows[i * width + dim];
+    return out;
+  }
+  return standardize(rows, width, dim, st!);
+}
+
+export function conditionSpec(info: Pick<ModelInfo, 'cond' | 'categorical' | 'classes'>): ConditionSpec {
+  if (info.cond === 0) return { kind: 'none' };
+  if (info.categorical) return { kind: 'categorical', classes: info.classes };
+  return { kind: 'continuous', dim: info.cond };
+}
+
+/** Condition tensor [n, C] for a network (null when unconditional); call inside tf.tidy. */
+export function conditionTensor(block: Float32Array, cond: number, n: number): Tensor2D | null {
+  if (cond === 0) return null;
+  return tf.tensor2d(block, [n, cond]);
+}
+
+/** The info every baseline reports: sizes, anchors and per-column bounds over the anchor data. */
+export function baseInfo(train: Dataset, kind: ModelKind, method: string): ModelInfo {
+  const width = train.dim + train.cond;
+  const bounds: [number, number][] = [];
+  for (let j = 0; j < train.dim; j++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const b of train.data) {
+      for (let i = j; i < b.length; i += width) {
+        if (b[i] < lo) lo = b[i];
+        if (b[i] > hi) hi = b[i];
+      }
+    }
+    bounds.push([lo, hi]);
+  }
+  return {
+    kind,
+    method,
+    dim: train.dim,
+    cond: train.cond,
+    categorical: train.categorical,
+    classes: train.categorical ? train.classes : 0,
+    anchors: train.levels.slice(),
+    bounds,
+  };
+}
+
+/** Up to MAX_STORED_ROWS first-anchor rows (a seeded subsample when there are more). */
+export function storedAnchorRows(train: Dataset, rng: Rng): NamedArray {
+  const width = train.dim + train.cond;
+  const first = train.data[0];
+  const n = first.length / width;
+  if (n <= MAX_STORED_ROWS) return { shape: [n, width], data: Float32Array.from(first) };
+  const idx = Array.from(rng.sample(n, MAX_STORED_ROWS)).sort((a, b) => a - b);
+  const out = new Float32Array(idx.length * width);
+  idx.forEach((r, i) => out.set(first.subarray(r * width, (r + 1) * width), i * width));
+  return { shape: [idx.length, width], data: out };
+}
+
+/**
+ * `n` of the stored first-anchor rows of a class (all rows when `klass` is null), drawn with
+ * `seed`: without repetition while they last, then further shuffled passes.
+ */
+export function drawAnchorRows(info: ModelInfo, stored: Float32Array, klass: number | null, n: number, seed: number): Float32Array {
+  const width = info.dim + info.cond;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`number of rows must be a positive integer, got ${n}`);
+  const total = stored.length / width;
+  let pool: number[];
+  if (klass === null) {
+    pool = Array.from({ length: total }, (_, i) => i);
+  } else {
+    if (!info.categorical) throw new Error('this model has no categorical condition; ask for anchor rows with class null');
+    if (!Number.isInteger(klass) || klass < 0 || klass >= info.classes) throw new Error(`class ${klass} is not one of 0..${info.classes - 1}`);
+    pool = [];
+    for (let i = 0; i < total; i++) if (stored[i * width + info.dim] === klass) pool.push(i);
+    if (pool.length === 0) throw new Error(`the model stores no first-anchor rows of class ${klass}`);
+  }
+  const rng = new Rng(seed);
+  const out = new Float32Array(n * width);
+  let filled = 0;
+  while (filled < n) {
+    const perm = rng.permutation(pool.length);
+    for (let p = 0; p < perm.length && filled < n; p++, filled++) {
+      const r = pool[perm[p]];
+      out.set(stored.subarray(r * width, (r + 1) * width), filled * width);
+    }
+  }
+  return out;
+}
+
+/** Rows per batch of inference, so that tensors stay small whatever the input size. */
+export const INFERENCE_CHUNK = 4096;
+
+/** A named tensor out of a weights file, with its expected shape checked. */
+export function requireTensor(tensors: Record<string, NamedArray>, name: string, width?: number): NamedArray {
+  const t = tensors[name];
+  if (!t) throw new Error(`weights file lacks '${name}'`);
+  if (width !== undefined && (t.shape.length !== 2 || t.shape[1] !== width)) throw new Error(`'${name}' has shape [${t.shape}], expected [*, ${width}]`);
+  return t;
+}
+
+/** Prefix every name of a record. */
+export function prefixed(prefix: string, record: Record<string, NamedArray>): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const [k, v] of Object.entries(record)) out[prefix + k] = v;
+  return out;
+}
+
+/** Linear decay of the learning rate over the second half of training (stable last steps). */
+export function learningRate(base: number, step: number, total: number): number {
+  const half = total / 2;
+  if (step < half) return base;
+  return base * (1 - 0.9 * ((step - half) / Math.max(1, total - half)));
+}
+
+export interface TrainLoopOptions {
+  phase: string;
+  steps: number;
+  lr: number;
+  vars: Variable[];
+  /** The loss of step `step` (build its batch here; runs inside tf.tidy). */
+  loss: (step: number) => Scalar;
+  onProgress?: ProgressHook;
+  /** performance.now() at the start of the whole fit, for elapsed seconds. */
+  started: number;
+  clipNorm?: number;
+}
+
+/**
+ * Adam steps with a decaying learning rate; a step with a non-finite loss or gradient is skipped.
+ * Returns the smoothed final loss. Every step runs inside tf.tidy so memory stays flat.
+ */
+export function trainLoop(o: TrainLoopOptions): { loss: number; skipped: number } {
+  const opt = new Adam({ lr: o.lr, clipNorm: o.clipNorm ?? 1 });
+  let smooth = NaN;
+  let skipped = 0;
+  const every = Math.max(1, Math.floor(o.steps / 20));
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      opt.lr = learningRate(o.lr, step, o.steps);
+      const r = tf.tidy(() => opt.minimize(() => o.loss(step), o.vars));
+      if (!r.finite) {
+        skipped++;
+        if (skipped > Math.max(10, o.steps / 10)) throw new Error(`${o.phase}: training diverged (${skipped} steps with a non-finite loss)`);
+        continue;
+      }
+      smooth = Number.isNaN(smooth) ? r.loss : 0.95 * smooth + 0.05 * r.loss;
+      if (o.onProgress && ((step + 1) % every === 0 || step === o.steps - 1)) {
+        o.onProgress({ phase: o.phase, step: step + 1, total: o.steps, losses: { loss: smooth }, elapsedSeconds: (performance.now() - o.started) / 1000 });
+      }
+    }
+  } finally {
+    opt.dispose();
+  }
+  return { loss: smooth, skipped };
+}
+
+/** Batch row indices for one step: a seeded draw with replacement. */
+export function batchIndices(rng: Rng, n: number, batch: number): Int32Array {
+  const out = new Int32Array(batch);
+  for (let i = 0; i < batch; i++) out[i] = rng.int(n);
+  return out;
+}
+
+/** Width of `timeFeatures`. */
+export const TIME_FEATURES = 5;
+
+/** Features of a time in [0, 1]: the time itself and low-frequency sinusoids, so a small net bends easily in time. */
+export function timeFeatures(t: number, out: Float32Array, at: number): void {
+  out[at] = 2 * t - 1;
+  out[at + 1] = Math.sin(Math.PI * t);
+  out[at + 2] = Math.cos(Math.PI * t);
+  out[at + 3] = Math.sin(2 * Math.PI * t);
+  out[at + 4] = Math.cos(2 * Math.PI * t);
+}
+
+/** Concatenate float blocks. */
+export function concat(blocks: Float32Array[]): Float32Array {
+  const out = new Float32Array(blocks.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/** An integer option ≥ 1 (the fallback when unset); anything else is a clear error. */
+export function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** A finite option > 0 (the fallback when unset). */
+export function positiveNumber(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a positive number, got ${v}`);
+  return v;
+}
+
+/** Hidden layer widths: a non-empty list of positive integers. */
+export function hiddenLayers(value: number[] | undefined, fallback: number[]): number[] {
+  const v = value ?? fallback;
+  if (!Array.isArray(v) || v.length === 0 || v.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new Error(`hidden layers must be a non-empty list of positive integers, got ${JSON.stringify(v)}`);
+  }
+  return v.slice();
+}

@@ -1,0 +1,12 @@
+export { fitDirect, loadDirect } from './direct.js';
+export type { DirectOptions } from './direct.js';
+export { fitCfm } from './cfm.js';
+export type { CfmOptions } from './cfm.js';
+export { fitMfm } from './mfm.js';
+export type { MfmOptions } from './mfm.js';
+export { FlowModel, loadFlow } from './flow.js';
+export type { FlowOptions } from './flow.js';
+export { pairAnchors } from './pairing.js';
+export type { Pairing, AnchorBlock } from './pairing.js';
+export { BASELINES, METHODS, fitModel, isMethod, loadModel } from './registry.js';
+export type { Baseline, FitModelOptions } from './registry.js';

@@ -1,0 +1,310 @@
+/**
+ * MFM baseline (metric flow matching, Kapusniak et al. 2024). As CFM, but each OT pair is joined
+ * by a learned curve
+ *   y(s) = (1 − s) y0 + s y1 + s(1 − s) Σ_j (2s − 1)^j c_j(y0, y1, x)
+ * whose coefficients come from a small network trained to minimise the path energy
+ * ∫ y'ᵀ G(y | x) y' ds under the LAND diagonal metric built from the pooled anchor samples:
+ *   G(q | x) = diag(1 / (h(q | x) + ε)),  h_d(q | x) = Σ_i m_i(x) k_σ(q − y_i) (y_id − q_d)² / Σ_i m_i(x),
+ * m_i(x) selecting the same class (categorical) or weighting by a condition kernel (continuous).
+ * Paths through data-dense regions are cheap, so the curves bend toward the data; the velocity
+ * net then regresses the derivative of the learned curves.
+ * (The paper's interpolant net takes t as an input; here the t-dependence is a fixed polynomial
+ * basis so that the derivative the velocity net needs is exact, not a finite difference.)
+ */
+import type { Dataset } from '../data/dataset.js';
+import { Mlp, Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
+import type { TrajectoryModel } from '../surrogate/model.js';
+import { conditionSpec, INFERENCE_CHUNK, positiveInt, positiveNumber, trainLoop } from './common.js';
+import { bendBasis, BEND_TERMS, finishFlow, PairSampler, prepareFlow, trainVelocity, type FlowOptions, type FlowSetup } from './flow.js';
+
+export interface MfmOptions extends FlowOptions {
+  /** Interpolant-network Adam steps (default 300). */
+  interpolantSteps?: number;
+  /** Pairs per interpolant step (default 64); each is evaluated at `quadrature` times (default 6). */
+  interpolantBatch?: number;
+  quadrature?: number;
+  /** Kernel width σ of the metric in standardised output units (default: Scott's rule within each class). */
+  bandwidth?: number;
+  /** ε relative to the mean of h over the data (default 0.1): off the data the metric is ≈ 11× costlier. */
+  epsilon?: number;
+  /** Condition kernel width for continuous x, standardised units (default 1). */
+  conditionBandwidth?: number;
+  /** Most pooled anchor samples the metric keeps per class (seeded subsample; default 600). */
+  metricPoints?: number;
+}
+
+/**
+ * The pooled anchor samples behind the metric of one class (or of all rows when the condition is
+ * not categorical), with the settings derived from them. Training draws each batch from a single
+ * group, so the kernel sums run over that class's points only.
+ */
+interface MetricGroup {
+  klass: number | null;
+  y: Float32Array; // N × D standardised
+  x: Float32Array; // N × C standardised x (continuous), empty otherwise
+  n: number;
+  sigma: number;
+  /** Mean of h over the group's own points, and ε = epsRel · that. */
+  hBar: number;
+  eps: number;
+  sampler: PairSampler;
+}
+
+interface MetricSettings {
+  hx: number;
+  epsRel: number;
+}
+
+function buildGroups(setup: FlowSetup, options: MfmOptions, settings: MetricSettings): MetricGroup[] {
+  const { dim, cond, categorical } = setup.info;
+  const rng = setup.rng.fork('metric-support');
+  const max = positiveInt(options.metricPoints, 600, 'metric points');
+  // Pooled rows of every anchor, split by class for a categorical condition.
+  const members = new Map<number | null, { y: number[]; x: number[] }>();
+  for (const block of setup.blocks) {
+    for (let r = 0; r < block.n; r++) {
+      const key = categorical ? block.x[r] : null;
+      let g = members.get(key);
+      if (!g) members.set(key, (g = { y: [], x: [] }));
+      for (let d = 0; d < dim; d++) g.y.push(block.y[r * dim + d]);
+      if (!categorical) for (let c = 0; c < cond; c++) g.x.push(block.x[r * cond + c]);
+    }
+  }
+  const keys = [...members.keys()].sort((a, b) => (a ?? 0) - (b ?? 0));
+  return keys.map((klass) => {
+    const all = members.get(klass)!;
+    const xc = categorical ? 0 : cond;
+    const total = all.y.length / dim;
+    const pick = total <= max ? Array.from({ length: total }, (_, i) => i) : Array.from(rng.sample(total, max)).sort((p, q) => p - q);
+    const y = new Float32Array(pick.length * dim);
+    const x = new Float32Array(pick.length * xc);
+    pick.forEach((r, i) => {
+      for (let d = 0; d < dim; d++) y[i * dim + d] = all.y[r * dim + d];
+      for (let c = 0; c < xc; c++) x[i * xc + c] = all.x[r * xc + c];
+    });
+    const sigma = options.bandwidth !== undefined ? positiveNumber(options.bandwidth, 0, 'metric bandwidth') : scottBandwidth(y, pick.length, dim);
+    const sampler = new PairSampler(setup.segments, categorical ? (k, i) => setup.segments[k].x[i] === klass : undefined);
+    const group: MetricGroup = { klass, y, x, n: pick.length, sigma, hBar: 0, eps: 0, sampler };
+    group.hBar = meanHOnData(group, dim, xc, settings);
+    group.eps = Math.max(settings.epsRel * group.hBar, 1e-12);
+    return group;
+  });
+}
+
+/** Scott's rule: mean per-dimension std · n^(−1/(D+4)). */
+function scottBandwidth(y: Float32Array, n: number, dim: number): number {
+  let spread = 0;
+  for (let d = 0; d < dim; d++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += y[i * dim + d];
+    m /= n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (y[i * dim + d] - m) ** 2;
+    spread += Math.sqrt(v / n);
+  }
+  return Math.max(spread / dim, 1e-3) * Math.pow(n, -1 / (dim + 4));
+}
+
+/**
+ * Condition weights m_i(x_b) of the group's points for B conditions, row-major B × N: a Gaussian
+ * kernel on continuous x, all ones otherwise (a categorical group holds one class already).
+ */
+function conditionMask(g: MetricGroup, xb: Float32Array, B: number, xc: number, hx: number): Float32Array {
+  const N = g.n;
+  const out = new Float32Array(B * N);
+  if (xc === 0) return out.fill(1);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < N; i++) {
+      let d2 = 0;
+      for (let c = 0; c < xc; c++) d2 += (xb[b * xc + c] - g.x[i * xc + c]) ** 2;
+      out[b * N + i] = Math.exp(-d2 / (2 * hx * hx));
+    }
+  }
+  return out;
+}
+
+/** The group's points as tensors: y [N, D], y² [N, D], ‖y‖² [1, N]. */
+function supportTensors(g: MetricGroup, dim: number): { supY: Tensor2D; supY2: Tensor2D; supSq: Tensor2D } {
+  const supY = tf.tensor2d(g.y, [g.n, dim]);
+  const supY2 = tf.square(supY) as Tensor2D;
+  const supSq = tf.reshape(tf.sum(supY2, 1), [1, g.n]) as Tensor2D;
+  return { supY, supY2, supSq };
+}
+
+/**
+ * LAND h(q) [P, D] for points q [P, D] whose conditions repeat each mask row `per` times
+ * (mask [B, N], P = B · per). Runs inside a tidy.
+ */
+function landH(q: Tensor2D, mask: Tensor2D, per: number, sup: { supY: Tensor2D; supY2: Tensor2D; supSq: Tensor2D }, sigma: number): Tensor2D {
+  const [B, N] = mask.shape;
+  const P = q.shape[0];
+  const qq = tf.sum(tf.square(q), 1, true);
+  const d2 = tf.add(tf.sub(qq, tf.mul(tf.matMul(q, sup.supY, false, true), 2)), sup.supSq);
+  let k = tf.exp(tf.mul(tf.relu(d2), -1 / (2 * sigma * sigma)));
+  k = tf.reshape(tf.mul(tf.reshape(k, [B, per, N]), tf.expandDims(mask, 1)), [P, N]);
+  const denom = tf.reshape(tf.tile(tf.maximum(tf.sum(mask, 1, true), 1e-8), [1, per]), [P, 1]);
+  const s0 = tf.sum(k, 1, true);
+  const s1 = tf.matMul(k, sup.supY);
+  const s2 = tf.matMul(k, sup.supY2);
+  // Σ_i k_i (y_i − q)² expanded, so that only matrix products touch the N points.
+  const h = tf.add(tf.sub(s2, tf.mul(tf.mul(q, s1), 2)), tf.mul(tf.square(q), s0));
+  return tf.relu(tf.div(h, denom)) as Tensor2D;
+}
+
+/** Mean of h over the group's own points: the scale ε is relative to. */
+function meanHOnData(g: MetricGroup, dim: number, xc: number, settings: MetricSettings): number {
+  return tf.tidy(() => {
+    const sup = supportTensors(g, dim);
+    let acc = 0;
+    for (let s = 0; s < g.n; s += 256) {
+      const m = Math.min(256, g.n - s);
+      const mask = tf.tensor2d(conditionMask(g, g.x.subarray(s * xc, (s + m) * xc), m, xc, settings.hx), [m, g.n]);
+      acc += tf.sum(landH(tf.slice(sup.supY, [s, 0], [m, dim]), mask, 1, sup, g.sigma)).dataSync()[0];
+    }
+    return acc / (g.n * dim);
+  });
+}
+
+export async function fitMfm(train: Dataset, options: MfmOptions = {}): Promise<TrajectoryModel> {
+  const setup = await prepareFlow(train, 'mfm', options);
+  const { dim, cond, categorical } = setup.info;
+  const xc = categorical ? 0 : cond;
+  const settings: MetricSettings = {
+    hx: positiveNumber(options.conditionBandwidth, 1, 'condition bandwidth'),
+    epsRel: positiveNumber(options.epsilon, 0.1, 'metric ε'),
+  };
+  const groups = buildGroups(setup, options, settings);
+  const groupMass = groups.map((g) => g.sampler.mass);
+  const massTotal = groupMass.reduce((a, b) => a + b, 0);
+
+  const phi = new Mlp(
+    { inDim: 2 * dim, hidden: [64, 64], outDim: BEND_TERMS * dim, activation: 'leaky_relu', condition: conditionSpec(setup.info), outputInitScale: 0 },
+    new Rng(setup.rng.int(0x7fffffff)),
+  );
+  const steps = positiveInt(options.interpolantSteps, 300, 'interpolant steps');
+  const B = positiveInt(options.interpolantBatch, 64, 'interpolant batch size');
+  const Q = positiveInt(options.quadrature, 6, 'quadrature points');
+  const sups = groups.map((g) => supportTensors(g, dim));
+  const rng = setup.rng.fork('interpolant-batches');
+  const bIn = new Float32Array(B * 2 * dim);
+  const bX = new Float32Array(B * cond);
+  const bXc = new Float32Array(B * xc);
+  const lin = new Float32Array(B * Q * dim);
+  const dlin = new Float32Array(B * Q * dim);
+  const basis = new Float32Array(B * Q * BEND_TERMS);
+  const dbasis = new Float32Array(B * Q * BEND_TERMS);
+  let energy: { loss: number; skipped: number };
+  try {
+    energy = trainLoop({
+      phase: 'interpolant',
+      steps,
+      lr: 1e-3,
+      vars: phi.params.list(),
+      started: setup.started,
+      onProgress: options.onProgress,
+      loss: () => {
+        // One group (class) per step, chosen by its share of the pair mass.
+        let u = rng.next() * massTotal;
+        let gi = 0;
+        while (gi < groups.length - 1 && u >= groupMass[gi]) u -= groupMass[gi++];
+        const g = groups[gi];
+        for (let b = 0; b < B; b++) {
+          const { k, i } = g.sampler.draw(rng);
+          const seg = setup.segments[k];
+          for (let d = 0; d < dim; d++) {
+            bIn[b * 2 * dim + d] = seg.y0[i * dim + d];
+            bIn[b * 2 * dim + dim + d] = seg.y1[i * dim + d];
+          }
+          for (let c = 0; c < cond; c++) bX[b * cond + c] = seg.x[i * cond + c];
+          for (let c = 0; c < xc; c++) bXc[b * xc + c] = seg.x[i * cond + c];
+          for (let q = 0; q < Q; q++) {
+            const s = (q + rng.next()) / Q; // stratified quadrature of ∫_0^1 ds
+            const p = b * Q + q;
+            bendBasis(s, basis, dbasis, p * BEND_TERMS);
+            for (let d = 0; d < dim; d++) {
+              const a = seg.y0[i * dim + d];
+              const e = seg.y1[i * dim + d];
+              lin[p * dim + d] = (1 - s) * a + s * e;
+              dlin[p * dim + d] = e - a;
+            }
+          }
+        }
+        const condT = cond > 0 ? tf.tensor2d(bX, [B, cond]) : null;
+        const coef = tf.reshape(phi.forward(tf.tensor2d(bIn, [B, 2 * dim]), condT), [B, BEND_TERMS, dim]);
+        const bend = tf.matMul(tf.tensor3d(basis, [B, Q, BEND_TERMS]), coef);
+        const dbend = tf.matMul(tf.tensor3d(dbasis, [B, Q, BEND_TERMS]), coef);
+        const q = tf.reshape(tf.add(tf.tensor3d(lin, [B, Q, dim]), bend), [B * Q, dim]) as Tensor2D;
+        const dq = tf.reshape(tf.add(tf.tensor3d(dlin, [B, Q, dim]), dbend), [B * Q, dim]);
+        const mask = tf.tensor2d(conditionMask(g, bXc, B, xc, settings.hx), [B, g.n]);
+        const h = landH(q, mask, Q, sups[gi], g.sigma);
+        // Energy in units of the on-data metric, so the learning rate does not depend on the data's scale.
+        return tf.mul(tf.mean(tf.sum(tf.div(tf.square(dq), tf.add(h, g.eps)), 1)), g.hBar + g.eps) as Scalar;
+      },
+    });
+    // Bend every training pair with the learned interpolant.
+    for (const seg of setup.segments) seg.coef = interpolantCoefficients(phi, seg.y0, seg.y1, seg.x, dim, cond);
+  } finally {
+    phi.params.dispose();
+    for (const s of sups) {
+      s.supY.dispose();
+      s.supY2.dispose();
+      s.supSq.dispose();
+    }
+  }
+  const v = trainVelocity(setup, options, options.onProgress);
+  return finishFlow(setup, v.net, {
+    seed: options.seed ?? 0,
+    ...v.summary,
+    interpolantSteps: steps,
+    finalEnergy: energy.loss,
+    metric: {
+      kind: 'land',
+      epsilonRelative: settings.epsRel,
+      conditionBandwidth: xc > 0 ? settings.hx : null,
+      groups: groups.map((g) => ({ class: g.klass, points: g.n, bandwidth: g.sigma, meanH: g.hBar, epsilon: g.eps })),
+    },
+    meanBend: meanBend(setup),
+    stepsPerUnit: setup.config.stepsPerUnit,
+    equalSpacing: setup.config.equalSpacing,
+  });
+}
+
+function interpolantCoefficients(phi: Mlp, y0: Float32Array, y1: Float32Array, x: Float32Array, dim: number, cond: number): Float32Array {
+  const P = y0.length / dim;
+  const out = new Float32Array(P * BEND_TERMS * dim);
+  for (let s = 0; s < P; s += INFERENCE_CHUNK) {
+    const m = Math.min(INFERENCE_CHUNK, P - s);
+    const input = new Float32Array(m * 2 * dim);
+    for (let i = 0; i < m; i++) {
+      input.set(y0.subarray((s + i) * dim, (s + i + 1) * dim), i * 2 * dim);
+      input.set(y1.subarray((s + i) * dim, (s + i + 1) * dim), i * 2 * dim + dim);
+    }
+    const c = tf.tidy(() => phi.forward(tf.tensor2d(input, [m, 2 * dim]), cond > 0 ? tf.tensor2d(x.subarray(s * cond, (s + m) * cond), [m, cond]) : null));
+    out.set(c.dataSync() as Float32Array, s * BEND_TERMS * dim);
+    c.dispose();
+  }
+  return out;
+}
+
+/** Mean distance of the curves' midpoints from the chords' (standardised units): how much MFM bends. */
+function meanBend(setup: FlowSetup): number {
+  const dim = setup.info.dim;
+  const basis = new Float32Array(BEND_TERMS);
+  const dbasis = new Float32Array(BEND_TERMS);
+  bendBasis(0.5, basis, dbasis, 0);
+  let acc = 0;
+  let n = 0;
+  for (const seg of setup.segments) {
+    const P = seg.y0.length / dim;
+    for (let i = 0; i < P; i++, n++) {
+      let sq = 0;
+      for (let d = 0; d < dim; d++) {
+        let off = 0;
+        for (let j = 0; j < BEND_TERMS; j++) off += basis[j] * seg.coef![(i * BEND_TERMS + j) * dim + d];
+        sq += off * off;
+      }
+      acc += Math.sqrt(sq);
+    }
+  }
+  return acc / Math.max(1, n);
+}

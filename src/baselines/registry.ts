@@ -1,0 +1,58 @@
+/**
+ * One entry point for every surrogate: the CLOT presets and the baselines are fitted, saved and
+ * loaded the same way, so the CLI, benchmarks and server need not know which one they hold.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { CLOT_PRESETS, fitClot, loadClot, readModelDir, type ClotOptions, type ClotPreset, type CommonFitOptions, type TrajectoryModel } from '../surrogate/index.js';
+import { fitCfm, type CfmOptions } from './cfm.js';
+import { fitDirect, loadDirect, type DirectOptions } from './direct.js';
+import { loadFlow } from './flow.js';
+import { fitMfm, type MfmOptions } from './mfm.js';
+
+export const BASELINES = ['direct', 'cfm', 'mfm'] as const;
+export type Baseline = (typeof BASELINES)[number];
+
+/** Every method `fitModel` accepts: the CLOT presets, then the baselines. */
+export const METHODS: readonly string[] = [...CLOT_PRESETS, ...BASELINES];
+
+/** Options any method takes; method-specific ones (e.g. `interpolantSteps`) pass through. */
+export type FitModelOptions = CommonFitOptions & { steps?: number } & Record<string, unknown>;
+
+export function isMethod(method: string): boolean {
+  return METHODS.includes(method);
+}
+
+function unknownMethod(method: string): Error {
+  return new Error(`unknown method '${method}'; valid methods: ${METHODS.join(', ')}`);
+}
+
+/** Fit the named method on a training set whose levels are exactly the anchors. */
+export async function fitModel(method: string, train: Dataset, options: FitModelOptions = {}): Promise<TrajectoryModel> {
+  if ((CLOT_PRESETS as string[]).includes(method)) return fitClot(train, { ...options, preset: method as ClotPreset } as ClotOptions);
+  switch (method) {
+    case 'direct':
+      return fitDirect(train, options as DirectOptions);
+    case 'cfm':
+      return fitCfm(train, options as CfmOptions);
+    case 'mfm':
+      return fitMfm(train, options as MfmOptions);
+    default:
+      throw unknownMethod(method);
+  }
+}
+
+/** Load any saved model directory, whichever method made it. */
+export function loadModel(dir: string): TrajectoryModel {
+  const { stored, tensors } = readModelDir(dir);
+  switch (stored.info.kind) {
+    case 'clot':
+      return loadClot(stored, tensors);
+    case 'direct':
+      return loadDirect(stored, tensors);
+    case 'cfm':
+    case 'mfm':
+      return loadFlow(stored, tensors);
+    default:
+      throw new Error(`model ${dir} is of kind '${String(stored.info.kind)}', which cannot be loaded (known kinds: clot, direct, cfm, mfm)`);
+  }
+}

@@ -1,11 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../baselines/registry.js';
 import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { createServer, isLoopback, type ReferenceData } from '../server/index.js';
 
-interface ServeOptions {
+export interface ServeOptions {
   port: number;
   host: string;
   data?: string;
@@ -32,6 +33,29 @@ function referenceFrom(file: string, model: TrajectoryModel): ReferenceData {
   return { levels: ds.levels, data: ds.data };
 }
 
+/** Load the model (and reference data), listen, and return the running server and its URL. */
+export async function startServe(modelDir: string, options: ServeOptions): Promise<{ app: FastifyInstance; model: TrajectoryModel; url: string }> {
+  await initEngine();
+  const model = loadModel(modelDir);
+  let app: FastifyInstance;
+  try {
+    const reference = options.data ? referenceFrom(options.data, model) : undefined;
+    app = createServer(model, { reference, bodyLimit: options.bodyLimit });
+    await app.listen({ port: options.port, host: options.host });
+  } catch (err) {
+    model.dispose();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${options.port} is already in use on ${options.host}; choose another with --port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`cannot bind to host ${options.host}: no such address on this machine`);
+    if (code === 'EACCES') throw new Error(`not allowed to listen on port ${options.port}; choose a port above 1023`);
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { app, model, url: `http://${host}:${port}/` };
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -42,25 +66,8 @@ export function registerServe(program: Command): void {
     .option('--data <file>', 'dataset whose true samples the viewer shows beside the surrogate (anchor and held-out levels)')
     .option('--body-limit <bytes>', 'largest request body accepted', positiveInt)
     .action(async (modelDir: string, options: ServeOptions) => {
-      await initEngine();
-      const model = loadModel(modelDir);
-      const reference = options.data ? referenceFrom(options.data, model) : undefined;
-      const app = createServer(model, { reference, bodyLimit: options.bodyLimit });
-      try {
-        await app.listen({ port: options.port, host: options.host });
-      } catch (err) {
-        model.dispose();
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE') throw new Error(`port ${options.port} is already in use on ${options.host}; choose another with --port`);
-        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new Error(`cannot bind to host ${options.host}: no such address on this machine`);
-        if (code === 'EACCES') throw new Error(`not allowed to listen on port ${options.port}; choose a port above 1023`);
-        throw err;
-      }
-      const addr = app.server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : options.port;
-      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-      const [lo, hi] = [model.info.anchors[0], model.info.anchors[model.info.anchors.length - 1]];
-      process.stdout.write(`hti serve: ${model.info.kind} (${model.info.method}), λ ∈ [${lo}, ${hi}] at http://${host}:${port}/  (Ctrl-C stops)\n`);
+      const { app, model, url } = await startServe(modelDir, options);
+      process.stdout.write(`hti serve: ${model.info.kind} (${model.info.method}), λ ∈ [${model.info.anchors[0]}, ${model.info.anchors[model.info.anchors.length - 1]}] at ${url}  (Ctrl-C stops)\n`);
       if (!isLoopback(options.host)) {
         process.stderr.write(`hti serve: warning: bound to ${options.host}, reachable from other machines; the API has no authentication\n`);
       }

@@ -113,6 +113,30 @@ describe('DensityPotential with every sample kept (cap ≥ reference set)', () =
     expect(max).toBeLessThan(2e-4);
   });
 
+  it('stays accurate far from the origin (kernels are computed in centred coordinates)', () => {
+    const n = 50;
+    const y = rng.normals(n * 2, 0.3).map((v) => v + 1000);
+    const p = new DensityPotential(y, new Float32Array(0), 2, 0, false, { alpha: 1, bandwidth: 0.1 });
+    const q = rng.normals(30 * 2, 0.3).map((v) => v + 1000);
+    expect(deviation(p, q, new Float32Array(0)).max).toBeLessThan(2e-3);
+  });
+
+  it('references given only as centres and weights (no logKernel) evaluate the same KDE', () => {
+    const y = rng.normals(40 * 2);
+    const x = Float32Array.from({ length: 40 }, (_, i) => i % 2);
+    const p = new DensityPotential(y, x, 2, 1, true, opts);
+    const conds = Float32Array.from([0, 1, 1]);
+    const refs = p.pathReferences(conds, 3);
+    const q = tf.tensor3d(rng.normals(3 * 5 * 2), [3, 5, 2]);
+    const full = p.evaluate(q, refs);
+    const plain = p.evaluate(q, { refs: refs.refs, weights: refs.weights, refsSqNorm: refs.refsSqNorm });
+    const a = full.dataSync();
+    const b = plain.dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+    tf.dispose([q, full, plain]);
+    disposeReferences(refs);
+  });
+
   it('padding in a batch of mixed class sizes changes nothing', () => {
     const y = rng.normals(30 * 2);
     const x = Float32Array.from({ length: 30 }, (_, i) => (i < 5 ? 0 : 1));
@@ -139,46 +163,57 @@ describe('DensityPotential with every sample kept (cap ≥ reference set)', () =
 });
 
 describe('DensityPotential cap on the shared datasets', () => {
-  // Queries: 300 samples of the pooled anchors, each at its own output and condition (where paths
-  // start and end), the tolerances below are ~2× the measured deviations of U_capped from the exact
-  // uncapped U (float64 over every pooled sample), measured with the default cap and seed 0.
-
-  it('2-moons dropout (categorical, 1500 per class, h 0.2, α 0.01): default cap within 5e-4 mean, 0.03 max', () => {
+  // Queries: 300 samples of the pooled anchors, each at its own condition (where paths start and
+  // end). U_capped (the tensors, cap components per path) is compared with the exact uncapped U
+  // (float64 over every pooled sample). Tolerances are ~2× the deviations measured with seed 0,
+  // listed per case as [mean, max]; 128 is the surrogate's setting, 256 the potential's default.
+  const moons = () => {
     const ds = anchorDataset(loadDataset(path.join(DATA, 'dropout_2moons.npy')));
-    const data = pooled(ds);
-    const p = new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.01, bandwidth: 0.2 });
-    // The class is larger than the cap, so this really exercises the compression.
-    expect(p.mixtureFor([0]).weights.length).toBeLessThanOrEqual(p.cap);
-    expect(data.n / 2).toBeGreaterThan(p.cap);
-    const { q, c } = queriesFromData(data, 2, 1, 300, 0, 1);
-    const dev = deviation(p, q, c);
-    // Measured (cap 256): mean 2.1e-4, max 7e-3 — i.e. |Δ log p̂| ≈ 0.02 on average. U itself is
-    // about −0.026 on the data and −0.18 far from it.
-    expect(dev.mean).toBeLessThan(5e-4);
-    expect(dev.max).toBeLessThan(0.03);
-  });
-
-  it('cancer reward (continuous, 7-D condition, first 1000 rows, h_y 1, h_x 1, α 0.01): within 2e-5 mean, 1e-4 max', () => {
+    return { data: pooled(ds), dim: 2, cond: 1, categorical: true, options: { alpha: 0.01, bandwidth: 0.2 }, jitter: 0 };
+  };
+  const cancer = () => {
     const ds = anchorDataset(loadDataset(path.join(DATA, 'cancer_reward.npy')), undefined, [0, 1000]);
-    const data = pooled(ds);
-    expect(data.n).toBe(3000);
-    const p = new DensityPotential(data.y, data.x, 2, 7, false, { alpha: 0.01, bandwidth: 1, condBandwidth: 1 });
-    const { q, c } = queriesFromData(data, 2, 7, 300, 0.3, 2);
-    const dev = deviation(p, q, c);
-    // Measured (cap 256): mean 2.2e-6, max 2.7e-5 (h_y = 1 is wide against the cluster spread).
-    expect(dev.mean).toBeLessThan(2e-5);
-    expect(dev.max).toBeLessThan(1e-4);
+    return { data: pooled(ds), dim: 2, cond: 7, categorical: false, options: { alpha: 0.01, bandwidth: 1, condBandwidth: 1 }, jitter: 0.3 };
+  };
+  const semicircles = () => ({
+    data: pooled(semicircleDataset(0)),
+    dim: 2,
+    cond: 1,
+    categorical: true,
+    options: { alpha: 0.05, bandwidth: 0.05 },
+    jitter: 0,
   });
+  const cases = [
+    // 2-moons dropout: categorical, 1500 samples per class, h 0.2, α 0.01. U ≈ −0.026 on the data
+    // and −0.18 far from it; a mean deviation of 8e-4 is |Δ log p̂| ≈ 0.08.
+    { name: '2-moons dropout', load: moons, cap: 128, measured: ['7.9e-4', '2.3e-2'], tol: [1.6e-3, 0.05] },
+    { name: '2-moons dropout', load: moons, cap: 256, measured: ['2.1e-4', '7.1e-3'], tol: [5e-4, 0.015] },
+    // Cancer reward: continuous 7-D condition, first 1000 rows of λ = 0, 5, 10, h_y 1, h_x 1, α 0.01.
+    { name: 'cancer reward', load: cancer, cap: 128, measured: ['5.6e-6', '8.5e-5'], tol: [2e-5, 2e-4] },
+    { name: 'cancer reward', load: cancer, cap: 256, measured: ['2.3e-6', '4.3e-5'], tol: [1e-5, 1e-4] },
+    // Semicircles: categorical, 4 classes of 300, h 0.05, α 0.05.
+    { name: 'semicircles', load: semicircles, cap: 128, measured: ['9.3e-4', '1.2e-2'], tol: [2e-3, 0.025] },
+    { name: 'semicircles', load: semicircles, cap: 256, measured: ['6.9e-5', '5.2e-4'], tol: [1.5e-4, 1e-3] },
+  ];
+  for (const { name, load, cap, measured, tol } of cases) {
+    it(`${name}, cap ${cap}: mean |ΔU| < ${tol[0]}, max < ${tol[1]} (measured ${measured[0]}, ${measured[1]})`, () => {
+      const { data, dim, cond, categorical, options, jitter } = load();
+      const p = new DensityPotential(data.y, data.x, dim, cond, categorical, { ...options, cap });
+      const { q, c } = queriesFromData(data, dim, cond, 300, jitter, 1);
+      const dev = deviation(p, q, c);
+      expect(dev.mean).toBeLessThan(tol[0]);
+      expect(dev.max).toBeLessThan(tol[1]);
+    });
+  }
 
-  it('semicircles (categorical, 4 classes of 300, h 0.05, α 0.05): within 2e-4 mean, 2e-3 max', () => {
-    const ds = semicircleDataset(0);
-    const data = pooled(ds);
-    const p = new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.05, bandwidth: 0.05 });
-    const { q, c } = queriesFromData(data, 2, 1, 300, 0, 3);
-    const dev = deviation(p, q, c);
-    // Measured (cap 256): mean 6e-5, max 3.4e-4.
-    expect(dev.mean).toBeLessThan(2e-4);
-    expect(dev.max).toBeLessThan(2e-3);
+  it('the default cap is 256, and a class larger than the cap is compressed to at most cap components', () => {
+    const { data } = moons();
+    const p = new DensityPotential(data.y, data.x, 2, 1, true, { alpha: 0.01, bandwidth: 0.2 });
+    expect(p.cap).toBe(256);
+    expect(data.n / 2).toBeGreaterThan(p.cap);
+    const m = p.mixtureFor([0]);
+    expect(m.weights.length).toBeLessThanOrEqual(p.cap);
+    expect(m.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
   });
 
   it('is reproducible: the same seed gives the same U', () => {

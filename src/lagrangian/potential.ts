@@ -18,16 +18,18 @@ export interface PotentialOptions {
 /**
  * Per-path reference sets for the kernel density: for each path b, k mixture components (centres,
  * weights summing to at most 1). They depend on the condition only, so they are built once per
- * batch of paths, not per point. `logCoef`/`negInvTwoVar` (when present) give each component its
- * own width s² = h² + σ² (σ² the spread of the samples it stands for): the kernel of component j is
- * exp(‖q − r_j‖² · negInvTwoVar_j + logCoef_j) with logCoef_j = log w_j − (D/2) log(2π s_j²).
+ * batch of paths, not per point.
+ *
+ * `logKernel` (when present) is the fast form used by `evaluate`: component j of path b has its own
+ * width s_j² = h² + σ_j² (σ_j² the spread of the samples it stands for) and
+ *   log(w_j N(q; r_j, s_j² I)) = [q − o, ‖q − o‖², 1] · logKernel[b, :, j]
+ * with o the potential's `origin` (centring keeps the float32 expansion accurate).
  */
 export interface PathReferences {
   refs: Tensor3D; // [B, k, D]
   weights: Tensor2D; // [B, k]
   refsSqNorm: Tensor2D; // [B, k]
-  logCoef?: Tensor2D; // [B, k]
-  negInvTwoVar?: Tensor2D; // [B, k]
+  logKernel?: Tensor3D; // [B, D + 2, k]
 }
 
 /** A weighted isotropic Gaussian mixture in output space (float64, row-major centres). */
@@ -190,6 +192,8 @@ export class DensityPotential {
   /** Pooled outputs [R, D] and conditions [R, C]. */
   readonly y: Float32Array;
   readonly x: Float32Array;
+  /** Mean of the pooled outputs: kernels are computed in coordinates centred here (float32 accuracy). */
+  readonly origin: Float32Array;
   private readonly byClass = new Map<number, Mixture>();
   /** Continuous/unconditional: cluster id of every pooled sample. */
   private assign: Int32Array = new Int32Array(0);
@@ -215,6 +219,9 @@ export class DensityPotential {
     this.y = y;
     this.x = x;
     const n = y.length / dim;
+    const origin = new Float64Array(dim);
+    for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) origin[d] += y[i * dim + d] / n;
+    this.origin = Float32Array.from(origin);
     const rng = new Rng(seed);
     if (categorical) {
       const classes = new Map<number, number[]>();
@@ -284,46 +291,61 @@ export class DensityPotential {
     const refs = new Float32Array(batch * k * d);
     const weights = new Float32Array(batch * k);
     const sq = new Float32Array(batch * k);
-    // Padding components: weight 0, centre 0 and a kernel that is exactly 0 (exp(−1e4)).
-    const logCoef = new Float32Array(batch * k).fill(-1e4);
-    const negInvTwoVar = new Float32Array(batch * k);
+    // Rows: D linear coefficients, the ‖q − o‖² coefficient, the constant. Padding components (weight
+    // 0) keep a constant of −1e4: their kernel is exactly 0 and passes no gradient.
+    const logKernel = new Float32Array(batch * (d + 2) * k);
+    const at = (b: number, row: number, j: number) => (b * (d + 2) + row) * k + j;
     per.forEach((p, b) => {
+      for (let j = k - 1; j >= p.weights.length; j--) logKernel[at(b, d + 1, j)] = -1e4;
       for (let j = 0; j < p.weights.length; j++) {
         const o = b * k + j;
-        let s = 0;
+        const s2 = h2 + p.variances[j];
+        const a = -1 / (2 * s2);
+        // a‖q − r‖² = a‖q'‖² − 2a q'·r' + a‖r'‖² in coordinates centred on the origin.
+        let sqAbs = 0;
+        let sqCentred = 0;
         for (let e = 0; e < d; e++) {
           const v = p.centers[j * d + e];
+          const c = v - this.origin[e];
           refs[o * d + e] = v;
-          s += v * v;
+          sqAbs += v * v;
+          sqCentred += c * c;
+          logKernel[at(b, e, j)] = -2 * a * c;
         }
-        sq[o] = s;
+        sq[o] = sqAbs;
         weights[o] = p.weights[j];
-        const s2 = h2 + p.variances[j];
-        logCoef[o] = Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
-        negInvTwoVar[o] = -1 / (2 * s2);
+        logKernel[at(b, d, j)] = a;
+        logKernel[at(b, d + 1, j)] = a * sqCentred + Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
       }
     });
     return {
       refs: tf.tensor3d(refs, [batch, k, d]),
       weights: tf.tensor2d(weights, [batch, k]),
       refsSqNorm: tf.tensor2d(sq, [batch, k]),
-      logCoef: tf.tensor2d(logCoef, [batch, k]),
-      negInvTwoVar: tf.tensor2d(negInvTwoVar, [batch, k]),
+      logKernel: tf.tensor3d(logKernel, [batch, d + 2, k]),
     };
   }
 
   /** U at path points q [B, S, D] given the paths' reference sets → [B, S]. */
   evaluate(q: Tensor3D, refs: PathReferences): Tensor2D {
-    // ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² by a batched matmul: [B,S,D]·[B,D,k] → [B,S,k].
-    const qq = tf.sum(tf.square(q), 2, true);
-    const cross = tf.matMul(q, refs.refs, false, true);
-    const d2 = tf.relu(tf.add(tf.sub(qq, tf.mul(cross, 2)), tf.expandDims(refs.refsSqNorm, 1)));
     let kernel;
-    if (refs.logCoef && refs.negInvTwoVar) {
-      kernel = tf.exp(tf.add(tf.mul(d2, tf.expandDims(refs.negInvTwoVar, 1)), tf.expandDims(refs.logCoef, 1)));
+    if (refs.logKernel) {
+      // Σ_f feature_f · row_f as broadcast products [B,S,1]·[B,1,k]: with D + 2 rows this is faster
+      // in the wasm backend than a batched matmul of many tiny matrices.
+      const d = this.dim;
+      const centred = tf.sub(q, tf.tensor1d(this.origin));
+      const rows = tf.split(refs.logKernel, d + 2, 1);
+      let exponent = tf.add(tf.mul(tf.sum(tf.square(centred), 2, true), rows[d]), rows[d + 1]);
+      const cols = d === 1 ? [centred] : tf.split(centred, d, 2);
+      for (let e = 0; e < d; e++) exponent = tf.add(exponent, tf.mul(cols[e], rows[e]));
+      kernel = tf.exp(exponent);
     } else {
+      // ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² by a batched matmul: [B,S,D]·[B,D,k] → [B,S,k].
       const h2 = this.bandwidth * this.bandwidth;
       const logNorm = (-this.dim / 2) * Math.log(2 * Math.PI * h2);
+      const qq = tf.sum(tf.square(q), 2, true);
+      const cross = tf.matMul(q, refs.refs, false, true);
+      const d2 = tf.relu(tf.add(tf.sub(qq, tf.mul(cross, 2)), tf.expandDims(refs.refsSqNorm, 1)));
       kernel = tf.mul(tf.exp(tf.add(tf.mul(d2, -1 / (2 * h2)), logNorm)), tf.expandDims(refs.weights, 1));
     }
     const density = tf.sum(kernel, 2);
@@ -370,6 +392,5 @@ export function disposeReferences(r: PathReferences): void {
   r.refs.dispose();
   r.weights.dispose();
   r.refsSqNorm.dispose();
-  r.logCoef?.dispose();
-  r.negInvTwoVar?.dispose();
+  r.logKernel?.dispose();
 }

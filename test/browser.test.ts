@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
-import { createServer } from '../src/server/app.js';
+import { createServer, type ServerOptions } from '../src/server/app.js';
 import { circleModel } from '../src/server/analytic.js';
 import type { TrajectoryModel } from '../src/surrogate/model.js';
 
@@ -16,8 +16,8 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 
 let browser: Browser;
 
-async function serve(model: TrajectoryModel): Promise<{ app: FastifyInstance; url: string }> {
-  const app = createServer(model);
+async function serve(model: TrajectoryModel, options: ServerOptions = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createServer(model, options);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
@@ -159,6 +159,53 @@ describe('viewer page', () => {
       await page.locator('#color-by').selectOption('1');
       expect(await page.locator('#legend').textContent()).toContain('x1');
       await page.screenshot({ path: path.join(SHOTS, 'viewer-3d-continuous.png'), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('with reference data: true samples at anchors and at the held-out level the slider sits on', async () => {
+    const model = circleModel();
+    const start = model.anchorRows(null, 1000, 9);
+    const levels = [0, 0.25, 0.5, 1];
+    const reference = { levels, data: levels.map((l) => model.sample(start, l)) };
+    const { app, url } = await serve(model, { reference });
+    try {
+      const { page, problems } = await open(url);
+      await page.locator('#show-anchors').check();
+      await setSlider(page, 0.25);
+      // Alternating on and off the held-out level stays fast (its rings are drawn once, then blitted).
+      const perMove = await page.evaluate(() => {
+        const slider = document.getElementById('lambda') as HTMLInputElement;
+        const ctx = (document.getElementById('plot') as HTMLCanvasElement).getContext('2d')!;
+        const t0 = performance.now();
+        for (let k = 0; k < 20; k++) {
+          slider.value = String(k % 2 === 0 ? 0.25 : 0.251);
+          slider.dispatchEvent(new Event('input'));
+          ctx.getImageData(400, 300, 1, 1);
+        }
+        return (performance.now() - t0) / 20;
+      });
+      expect(perMove).toBeLessThan(50);
+      // On the level its true samples add ink; a little off it they are gone.
+      const ink = (): Promise<number> =>
+        page.evaluate(() => {
+          const c = document.getElementById('plot') as HTMLCanvasElement;
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250) n++;
+          return n;
+        });
+      await setSlider(page, 0.25);
+      const onLevel = await ink();
+      await setSlider(page, 0.3);
+      const offLevel = await ink();
+      expect(onLevel).toBeGreaterThan(offLevel);
+      await setSlider(page, 0.25);
+      await page.screenshot({ path: path.join(SHOTS, 'viewer-reference.png'), fullPage: true });
+      console.log(`viewer with reference: ${perMove.toFixed(2)} ms per slider move on a held-out level`);
       expect(problems).toEqual([]);
       await page.close();
     } finally {

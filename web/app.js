@@ -25,6 +25,7 @@ const state = {
   reference: null, // { levels, rows }
   bounds: null, // [[x0, x1], [y0, y1]] in data units
   background: null, // offscreen canvas with axes, heat map, field and trajectories
+  movingCache: new Map(), // held-out level → offscreen canvas of its true samples
   points: new Float32Array(0),
   colors: [],
   renderMs: 0,
@@ -395,6 +396,21 @@ function drawAnchorSamples(ctx, rect, bounds, moving) {
   ctx.restore();
 }
 
+/** True samples of the held-out level the slider sits on: drawn once per level, then blitted. */
+function drawMovingReference(ctx) {
+  const canvas = $('plot');
+  const layers = anchorLayers().filter((l) => l.moving);
+  if (layers.length === 0) return;
+  const key = layers.map((l) => l.lambda).join(',');
+  let tile = state.movingCache.get(key);
+  if (!tile) {
+    tile = new OffscreenCanvas(canvas.width, canvas.height);
+    drawAnchorSamples(tile.getContext('2d'), plotRect(canvas), state.bounds, true);
+    state.movingCache.set(key, tile);
+  }
+  ctx.drawImage(tile, 0, 0);
+}
+
 /** Everything that does not move with λ goes to an offscreen canvas, drawn once per change. */
 function buildBackground(canvas) {
   const bg = new OffscreenCanvas(canvas.width, canvas.height);
@@ -410,6 +426,7 @@ function buildBackground(canvas) {
   if ($('show-anchors').checked) drawAnchorSamples(ctx, rect, bounds, false);
   drawAxes(ctx, rect, bounds);
   state.background = bg;
+  state.movingCache = new Map();
 }
 
 /** Current points: linear interpolation between the two grid λs around the slider value. */
@@ -442,7 +459,7 @@ function render() {
   interpolate(state.lambda);
   ctx.drawImage(state.background, 0, 0);
   const rect = plotRect(canvas);
-  if ($('show-anchors').checked && state.reference) drawAnchorSamples(ctx, rect, state.bounds, true);
+  if ($('show-anchors').checked && state.reference) drawMovingReference(ctx);
   const { px, py } = toPx(rect, state.bounds);
   ctx.save();
   ctx.beginPath();

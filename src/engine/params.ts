@@ -8,7 +8,10 @@ export class ParamStore {
 
   add(name: string, shape: number[], values: Float32Array): Variable {
     if (this.vars.has(name)) throw new Error(`parameter '${name}' defined twice`);
-    const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${name}_${uniqueSuffix++}`);
+    // The variable takes its own reference to the data; the initial tensor must be freed here.
+    const init = tf.tensor(values, shape, 'float32');
+    const v = tf.variable(init, true, `${name}_${uniqueSuffix++}`);
+    init.dispose();
     this.vars.set(name, v);
     return v;
   }
@@ -66,7 +69,7 @@ export class ParamStore {
       if (entry.shape.length !== v.shape.length || entry.shape.some((d, i) => d !== v.shape[i])) {
         throw new Error(`parameter '${prefix + name}' has shape [${entry.shape}] in the file, expected [${v.shape}]`);
       }
-      v.assign(tf.tensor(entry.data, v.shape, 'float32'));
+      tf.tidy(() => v.assign(tf.tensor(entry.data, v.shape, 'float32')));
     }
   }
 

@@ -63,9 +63,9 @@ const fitSeconds: Record<string, number> = {};
 beforeAll(async () => {
   await initEngine({ quiet: true });
   const fits: [string, () => Promise<TrajectoryModel>][] = [
-    ['direct', () => fitDirect(train, { seed: 3, steps: 400 })],
-    ['cfm', () => fitCfm(train, { seed: 3, steps: 400 })],
-    ['mfm', () => fitMfm(train, { seed: 3, steps: 400, interpolantSteps: 100 })],
+    ['direct', () => fitDirect(train, { seed: 3, steps: 300 })],
+    ['cfm', () => fitCfm(train, { seed: 3, steps: 300 })],
+    ['mfm', () => fitMfm(train, { seed: 3, steps: 300, interpolantSteps: 60 })],
   ];
   for (const [name, fit] of fits) {
     const t0 = performance.now();
@@ -181,13 +181,29 @@ describe('determinism', () => {
   }
 });
 
+describe('memory', () => {
+  it('a fit, its sampling and dispose leave no tensors behind', async () => {
+    const { tf } = await import('../src/engine/index.js');
+    const small = translating([0, 0.5, 1], 30, 6);
+    const before = tf.memory().numTensors;
+    for (const fit of [() => fitDirect(small, { steps: 5 }), () => fitCfm(small, { steps: 5 }), () => fitMfm(small, { steps: 5, interpolantSteps: 5 })]) {
+      const m = await fit();
+      const rows = m.anchorRows(null, 20, 1);
+      m.sample(rows, 0.3);
+      m.trajectory(rows, [0, 1, 2]);
+      m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('rotating ring (blob turning π/2 per interval on the unit circle)', () => {
   it('straight-line CFM cuts the chord; MFM bends back toward the ring', async () => {
-    const ring = rotatingRing([0, 0.5, 1], 300, 1);
-    const cfm = await fitCfm(ring, { seed: 1, steps: 500 });
-    const mfm = await fitMfm(ring, { seed: 1, steps: 500, interpolantSteps: 200 });
+    const ring = rotatingRing([0, 0.5, 1], 200, 1);
+    const cfm = await fitCfm(ring, { seed: 1, steps: 300 });
+    const mfm = await fitMfm(ring, { seed: 1, steps: 300, interpolantSteps: 120 });
     try {
-      const rows = cfm.anchorRows(null, 300, 2);
+      const rows = cfm.anchorRows(null, 200, 2);
       const rc = meanRadius(cfm.sample(rows, 0.25));
       const rm = meanRadius(mfm.sample(rows, 0.25));
       // The chord's midpoint lies at radius cos(π/4) ≈ 0.71; the truth at 1.

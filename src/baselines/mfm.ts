@@ -125,10 +125,12 @@ function conditionMask(g: MetricGroup, xb: Float32Array, B: number, xc: number, 
 
 /** The group's points as tensors: y [N, D], y² [N, D], ‖y‖² [1, N]. */
 function supportTensors(g: MetricGroup, dim: number): { supY: Tensor2D; supY2: Tensor2D; supSq: Tensor2D } {
-  const supY = tf.tensor2d(g.y, [g.n, dim]);
-  const supY2 = tf.square(supY) as Tensor2D;
-  const supSq = tf.reshape(tf.sum(supY2, 1), [1, g.n]) as Tensor2D;
-  return { supY, supY2, supSq };
+  return tf.tidy(() => {
+    const supY = tf.tensor2d(g.y, [g.n, dim]);
+    const supY2 = tf.square(supY) as Tensor2D;
+    const supSq = tf.reshape(tf.sum(supY2, 1), [1, g.n]) as Tensor2D;
+    return { supY, supY2, supSq };
+  });
 }
 
 /**

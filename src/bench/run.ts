@@ -1,0 +1,181 @@
+/**
+ * Running a benchmark: fit a method on a task's anchors, push the first-anchor rows to every
+ * held-out level, score, and record fit seconds and peak resident memory; score the trivial
+ * references the same way.
+ */
+import { fitModel, BASELINES } from '../baselines/registry.js';
+import { initEngine } from '../engine/index.js';
+import { CLOT_PRESETS, PRESET_SETTINGS, type ClotPreset, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
+import { getTask, type PreparedTask, type TaskName, type TaskOptions, type TaskSpec } from './tasks.js';
+
+/** A short CLOT schedule for development and smoke runs (`--quick`); scores mean little. */
+export const QUICK_CLOT = { steps: 0, splinePretrainSteps: 20, mapSteps: 30, couplingRounds: 1, metricStepsPerRound: 5, splineRefitSteps: 5 };
+/** The same idea for the baselines. */
+export const QUICK_BASELINE = { steps: 30, interpolantSteps: 10 };
+
+export function isClotPreset(method: string): method is ClotPreset {
+  return (CLOT_PRESETS as string[]).includes(method);
+}
+
+const BASELINE_LABELS: Record<string, string> = { direct: 'Direct', cfm: 'CFM', mfm: 'MFM' };
+
+/** The paper's name of a method (K_θ−Û for 'full', …). */
+export function methodLabel(method: string): string {
+  return isClotPreset(method) ? PRESET_SETTINGS[method].label : BASELINE_LABELS[method] ?? method;
+}
+
+/** Scores of one method (or reference) for one seed: per held-out level, metric → value. */
+export interface SeedScores {
+  seed: number;
+  /** perLevel[i][metric] is the score at levels[i]. */
+  perLevel: Record<string, number>[];
+  fitSeconds?: number;
+  scoreSeconds?: number;
+  /** Peak resident set size (MB) seen while fitting and scoring. */
+  peakRssMB?: number;
+}
+
+export interface MethodRun extends SeedScores {
+  method: string;
+  /** The fit options actually passed (minus callbacks). */
+  fitOptions: Record<string, unknown>;
+}
+
+/**
+ * Tracks the peak RSS of this process: sampled on a timer (when the event loop is free) and at
+ * every explicit `sample()` (called from fit progress reports, which fire inside long sync work).
+ */
+export class RssSampler {
+  private peak = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  start(intervalMs = 50): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+
+  /** Stop sampling; the peak in MB. */
+  stop(): number {
+    this.sample();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return this.peak / 2 ** 20;
+  }
+}
+
+export interface RunOptions {
+  seed: number;
+  /** Short schedules (QUICK_CLOT / QUICK_BASELINE) instead of the defaults. */
+  quick?: boolean;
+  /** Extra fit options, applied last (e.g. {couplingCap: 16}). */
+  fit?: Record<string, unknown>;
+  onProgress?: ProgressHook;
+  /** Called with the fitted model and its scores, before the model is disposed (e.g. to draw it). */
+  withModel?: (model: TrajectoryModel, run: MethodRun) => void | Promise<void>;
+}
+
+/** The options a method is fitted with on a task: the paper's CLOT settings for CLOT presets. */
+export function fitOptionsFor(spec: TaskSpec, method: string, options: RunOptions): Record<string, unknown> {
+  if (isClotPreset(method)) return { ...spec.clot, ...(options.quick ? QUICK_CLOT : {}), ...options.fit, seed: options.seed };
+  if ((BASELINES as readonly string[]).includes(method)) return { ...(options.quick ? QUICK_BASELINE : {}), ...options.fit, seed: options.seed };
+  throw new Error(`unknown method '${method}'; valid methods: ${[...CLOT_PRESETS, ...BASELINES].join(', ')}`);
+}
+
+/** Fit `method` on the prepared task, score it on every held-out level. */
+export async function runMethod(spec: TaskSpec, prepared: PreparedTask, method: string, options: RunOptions): Promise<MethodRun> {
+  const fitOptions = fitOptionsFor(spec, method, options);
+  await initEngine({ quiet: true });
+  const rss = new RssSampler().start();
+  const t0 = performance.now();
+  const model = await fitModel(method, prepared.train, {
+    ...fitOptions,
+    onProgress: (p) => {
+      rss.sample();
+      options.onProgress?.(p);
+    },
+  });
+  try {
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const perLevel = prepared.levels.map((lambda, i) => {
+      const predicted = model.sample(prepared.inputs, lambda);
+      rss.sample();
+      return prepared.score(i, predicted);
+    });
+    const scoreSeconds = (performance.now() - t1) / 1000;
+    const run: MethodRun = { method, seed: prepared.seed, perLevel, fitSeconds, scoreSeconds, peakRssMB: rss.stop(), fitOptions };
+    await options.withModel?.(model, run);
+    return run;
+  } finally {
+    rss.stop();
+    model.dispose();
+  }
+}
+
+export interface ReferenceRun extends SeedScores {
+  name: string;
+  label: string;
+  note?: string;
+}
+
+/** Score every trivial reference of the prepared task. */
+export function runReferences(prepared: PreparedTask): ReferenceRun[] {
+  return prepared.references.map((ref) => ({
+    name: ref.name,
+    label: ref.label,
+    ...(ref.note ? { note: ref.note } : {}),
+    seed: prepared.seed,
+    perLevel: ref.predictions.map((pred, i) => prepared.score(i, pred)),
+  }));
+}
+
+/** Everything measured on one task: every method and reference for every seed. */
+export interface TaskResult {
+  task: TaskName;
+  levels: number[];
+  seeds: number[];
+  methods: MethodRun[];
+  references: ReferenceRun[];
+  details: Record<string, unknown>;
+}
+
+export interface BenchOptions extends Omit<RunOptions, 'seed' | 'onProgress' | 'withModel'> {
+  seeds: number[];
+  task: TaskOptions;
+  /** A line of progress (task, method, seed, timing) for stderr. */
+  log?: (line: string) => void;
+  onProgress?: (task: TaskName, method: string, seed: number) => ProgressHook | undefined;
+}
+
+/** Run methods × seeds on one task, with the references scored per seed. */
+export async function runTask(name: TaskName, methods: string[], options: BenchOptions): Promise<TaskResult> {
+  const spec = getTask(name);
+  if (options.seeds.length === 0) throw new Error('no seeds given');
+  for (const m of methods) fitOptionsFor(spec, m, { seed: 0 });
+  const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {} };
+  for (const seed of options.seeds) {
+    const prepared = spec.prepare(seed, options.task);
+    result.levels = prepared.levels;
+    result.details = prepared.details;
+    result.references.push(...runReferences(prepared));
+    for (const method of methods) {
+      options.log?.(`${name} · ${method} · seed ${seed}: fitting…`);
+      const run = await runMethod(spec, prepared, method, {
+        seed,
+        quick: options.quick,
+        fit: options.fit,
+        onProgress: options.onProgress?.(name, method, seed),
+      });
+      options.log?.(`${name} · ${method} · seed ${seed}: fit ${run.fitSeconds!.toFixed(1)} s, scored in ${run.scoreSeconds!.toFixed(1)} s, peak RSS ${Math.round(run.peakRssMB!)} MB`);
+      result.methods.push(run);
+    }
+  }
+  return result;
+}

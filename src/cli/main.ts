@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { registerInfo } from './info.js';
 import { registerServe } from './serve.js';
 import { registerPlot } from './plot.js';
+import { registerBench } from './bench.js';
+import { registerEval } from './eval.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerServe(program);
   registerPlot(program);
+  registerBench(program);
+  registerEval(program);
   return program;
 }
 

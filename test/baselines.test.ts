@@ -63,9 +63,9 @@ const fitSeconds: Record<string, number> = {};
 beforeAll(async () => {
   await initEngine({ quiet: true });
   const fits: [string, () => Promise<TrajectoryModel>][] = [
-    ['direct', () => fitDirect(train, { seed: 3, steps: 300 })],
-    ['cfm', () => fitCfm(train, { seed: 3, steps: 300 })],
-    ['mfm', () => fitMfm(train, { seed: 3, steps: 300, interpolantSteps: 60 })],
+    ['direct', () => fitDirect(train, { seed: 3, steps: 300, batch: 128 })],
+    ['cfm', () => fitCfm(train, { seed: 3, steps: 300, batch: 128 })],
+    ['mfm', () => fitMfm(train, { seed: 3, steps: 300, batch: 128, interpolantSteps: 60 })],
   ];
   for (const [name, fit] of fits) {
     const t0 = performance.now();
@@ -95,6 +95,7 @@ describe('translating Gaussian at a held-out λ (t = 0.25)', () => {
       const out = m.sample(m.anchorRows(null, 400, 5), 0.5);
       const s0 = classStats(out, 0);
       const s1 = classStats(out, 1);
+      console.log(name, s0, s1);
       expect(Math.abs(s0.mean + 0.5)).toBeLessThan(0.08);
       expect(Math.abs(s1.mean - 0.75)).toBeLessThan(0.08);
       expect(Math.abs(s0.std - 0.3)).toBeLessThan(0.06);
@@ -199,14 +200,15 @@ describe('memory', () => {
 
 describe('rotating ring (blob turning π/2 per interval on the unit circle)', () => {
   it('straight-line CFM cuts the chord; MFM bends back toward the ring', async () => {
-    const ring = rotatingRing([0, 0.5, 1], 200, 1);
-    const cfm = await fitCfm(ring, { seed: 1, steps: 300 });
-    const mfm = await fitMfm(ring, { seed: 1, steps: 300, interpolantSteps: 120 });
+    const ring = rotatingRing([0, 0.5, 1], 150, 1);
+    const cfm = await fitCfm(ring, { seed: 1, steps: 250, batch: 128 });
+    const mfm = await fitMfm(ring, { seed: 1, steps: 250, batch: 128, interpolantSteps: 80 });
     try {
-      const rows = cfm.anchorRows(null, 200, 2);
+      const rows = cfm.anchorRows(null, 150, 2);
       const rc = meanRadius(cfm.sample(rows, 0.25));
       const rm = meanRadius(mfm.sample(rows, 0.25));
       // The chord's midpoint lies at radius cos(π/4) ≈ 0.71; the truth at 1.
+      console.log('ring radius at the midpoint: cfm', rc, 'mfm', rm);
       expect(rc).toBeLessThan(0.8);
       expect(rm).toBeGreaterThan(rc + 0.1);
       // Both reach the anchor itself on the ring.

@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { registerInfo } from './info.js';
 import { registerServe } from './serve.js';
 import { registerPlot } from './plot.js';
+import { registerFit } from './fit.js';
+import { registerSample } from './sample.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerServe(program);
   registerPlot(program);
+  registerFit(program);
+  registerSample(program);
   registerBench(program);
   registerEval(program);
   return program;

@@ -20,16 +20,17 @@ export interface PotentialOptions {
  * weights summing to at most 1). They depend on the condition only, so they are built once per
  * batch of paths, not per point.
  *
- * `logKernel` (when present) is the fast form used by `evaluate`: component j of path b has its own
+ * `logKernelRows` (when present) is the form `evaluate` uses: component j of path b has its own
  * width s_j² = h² + σ_j² (σ_j² the spread of the samples it stands for) and
- *   log(w_j N(q; r_j, s_j² I)) = [q − o, ‖q − o‖², 1] · logKernel[b, :, j]
- * with o the potential's `origin` (centring keeps the float32 expansion accurate).
+ *   log(w_j N(q; r_j, s_j² I)) = Σ_f [q − o, ‖q − o‖², 1]_f · logKernelRows[f][b, 0, j]
+ * with o the potential's `origin` (centring keeps the float32 expansion accurate). The D + 2 rows
+ * are separate [B, 1, k] tensors: slicing one [B, D + 2, k] tensor per call is slow in wasm.
  */
 export interface PathReferences {
   refs: Tensor3D; // [B, k, D]
   weights: Tensor2D; // [B, k]
   refsSqNorm: Tensor2D; // [B, k]
-  logKernel?: Tensor3D; // [B, D + 2, k]
+  logKernelRows?: Tensor3D[]; // D + 2 tensors [B, 1, k]
 }
 
 /** A weighted isotropic Gaussian mixture in output space (float64, row-major centres). */
@@ -293,10 +294,9 @@ export class DensityPotential {
     const sq = new Float32Array(batch * k);
     // Rows: D linear coefficients, the ‖q − o‖² coefficient, the constant. Padding components (weight
     // 0) keep a constant of −1e4: their kernel is exactly 0 and passes no gradient.
-    const logKernel = new Float32Array(batch * (d + 2) * k);
-    const at = (b: number, row: number, j: number) => (b * (d + 2) + row) * k + j;
+    const rows = Array.from({ length: d + 2 }, () => new Float32Array(batch * k));
     per.forEach((p, b) => {
-      for (let j = k - 1; j >= p.weights.length; j--) logKernel[at(b, d + 1, j)] = -1e4;
+      for (let j = p.weights.length; j < k; j++) rows[d + 1][b * k + j] = -1e4;
       for (let j = 0; j < p.weights.length; j++) {
         const o = b * k + j;
         const s2 = h2 + p.variances[j];
@@ -310,34 +310,40 @@ export class DensityPotential {
           refs[o * d + e] = v;
           sqAbs += v * v;
           sqCentred += c * c;
-          logKernel[at(b, e, j)] = -2 * a * c;
+          rows[e][o] = -2 * a * c;
         }
         sq[o] = sqAbs;
         weights[o] = p.weights[j];
-        logKernel[at(b, d, j)] = a;
-        logKernel[at(b, d + 1, j)] = a * sqCentred + Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
+        rows[d][o] = a;
+        rows[d + 1][o] = a * sqCentred + Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
       }
     });
     return {
       refs: tf.tensor3d(refs, [batch, k, d]),
       weights: tf.tensor2d(weights, [batch, k]),
       refsSqNorm: tf.tensor2d(sq, [batch, k]),
-      logKernel: tf.tensor3d(logKernel, [batch, d + 2, k]),
+      logKernelRows: rows.map((r) => tf.tensor3d(r, [batch, 1, k])),
     };
   }
 
   /** U at path points q [B, S, D] given the paths' reference sets → [B, S]. */
   evaluate(q: Tensor3D, refs: PathReferences): Tensor2D {
     let kernel;
-    if (refs.logKernel) {
+    if (refs.logKernelRows) {
       // Σ_f feature_f · row_f as broadcast products [B,S,1]·[B,1,k]: with D + 2 rows this is faster
       // in the wasm backend than a batched matmul of many tiny matrices.
       const d = this.dim;
+      const rows = refs.logKernelRows;
+      const [b, s] = q.shape;
       const centred = tf.sub(q, tf.tensor1d(this.origin));
-      const rows = tf.split(refs.logKernel, d + 2, 1);
       let exponent = tf.add(tf.mul(tf.sum(tf.square(centred), 2, true), rows[d]), rows[d + 1]);
-      const cols = d === 1 ? [centred] : tf.split(centred, d, 2);
-      for (let e = 0; e < d; e++) exponent = tf.add(exponent, tf.mul(cols[e], rows[e]));
+      const flat = tf.reshape(centred, [b * s, d]);
+      for (let e = 0; e < d; e++) {
+        // Column e by a matmul with a unit vector (fast, unlike a strided slice or split).
+        const unit = tf.tensor2d(Array.from({ length: d }, (_, i) => [i === e ? 1 : 0]), [d, 1]);
+        const col = tf.reshape(tf.matMul(flat, unit), [b, s, 1]);
+        exponent = tf.add(exponent, tf.mul(col, rows[e]));
+      }
       kernel = tf.exp(exponent);
     } else {
       // ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² by a batched matmul: [B,S,D]·[B,D,k] → [B,S,k].
@@ -392,5 +398,5 @@ export function disposeReferences(r: PathReferences): void {
   r.refs.dispose();
   r.weights.dispose();
   r.refsSqNorm.dispose();
-  r.logKernel?.dispose();
+  if (r.logKernelRows) tf.dispose(r.logKernelRows);
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadModel } from '../baselines/registry.js';
+import { methodLabel } from '../bench/run.js';
 import { alignColumns, fmtNumber } from '../bench/table.js';
 import {
   defaultSidecarPath,
@@ -169,7 +170,8 @@ function loadForModel(file: string, info: ModelInfo, meta?: string): Dataset {
 
 function formatEval(r: EvalReport): string {
   const lines: string[] = [];
-  const label = r.info.method + (r.info.kind === 'clot' ? ' (CLOT)' : '');
+  const named = methodLabel(r.info.method);
+  const label = (named === r.info.method ? r.info.method : `${r.info.method} = ${named}`) + (r.info.kind === 'clot' ? ', CLOT' : '');
   lines.push(`model   ${r.model}: ${label}, anchors ${r.info.anchors.join(', ')}`);
   lines.push(`data    ${r.data}${r.rows[0] !== 0 || r.rows[1] !== null ? `, rows ${r.rows[0]}:${r.rows[1] ?? ''}` : ''}`);
   lines.push(`pushed  the ${r.inputRows} rows of λ = ${r.inputLambda} to each level`);

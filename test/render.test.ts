@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CLASS_COLORS, escapeXml, fontFile, niceTicks, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/bench/render.js';
+import { CLASS_COLORS, escapeXml, heatLevels, fontFile, niceTicks, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/bench/render.js';
 import { modelFigureSvg } from '../src/bench/figure.js';
 import { circleModel } from '../src/server/analytic.js';
 
@@ -52,19 +52,23 @@ describe('renderScatterSvg', () => {
     expect(pixel(img, x + 20, y)).toEqual([255, 255, 255]);
   });
 
-  test('heat maps colour by rank: the highest cell is darkest', () => {
+  test('heat maps: linear from a low quantile to the maximum (the floor is clipped); rank with ties', () => {
     const xs = [0, 1, 2, 3];
     const ys = [0, 1, 2, 3];
-    const values = Array.from({ length: 16 }, (_, k) => (k === 5 ? 10 : -1000 + k));
+    // A flat floor far below, one peak: linear colouring still shows the peak darkest.
+    const values = Array.from({ length: 16 }, (_, k) => (k === 5 ? 0 : k === 6 ? -1 : -1e6));
     const img = svgToPixels(renderScatterSvg([{ kind: 'heatmap', xs, ys, values }], { equalAspect: false }));
-    // Cell (i = 1, j = 1) holds the maximum: it is the darkest grey; cell 0 the lightest.
-    const bounds = [-0.5 - 0.2, 3.5 + 0.2]; // cell edges padded by 5% of the centres' span (3)
+    const bounds = [-0.5 - 0.2, 3.5 + 0.2]; // cell edges padded by 5% of the centres' span
     const toX = (v: number) => Math.round(52 + ((v - bounds[0]) / (bounds[1] - bounds[0])) * 576);
     const toY = (v: number) => Math.round(16 + 422 - ((v - bounds[0]) / (bounds[1] - bounds[0])) * 422);
-    const best = pixel(img, toX(1), toY(1));
-    const worst = pixel(img, toX(0), toY(0));
-    expect(best[0]).toBeLessThan(160);
-    expect(worst[0]).toBeGreaterThan(250);
+    const peak = pixel(img, toX(1), toY(1));
+    const next = pixel(img, toX(2), toY(1));
+    const floor = pixel(img, toX(0), toY(0));
+    expect(peak[0]).toBeLessThan(160);
+    expect(next[0]).toBeLessThan(160); // −1 is near the top of a [−1e6, 0] range
+    expect(floor).toEqual([255, 255, 255]);
+    expect(Array.from(heatLevels([3, 1, 1, 2], 'rank', 0))).toEqual([1, 0, 0, 2 / 3]);
+    expect(Array.from(heatLevels([0, 10, 5, -100], 'linear', 0.34))).toEqual([0, 1, 0.5, 0]);
   });
 
   test('paths and segments are drawn as polylines and lines', () => {

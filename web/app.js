@@ -25,7 +25,7 @@ const state = {
   reference: null, // { levels, rows }
   bounds: null, // [[x0, x1], [y0, y1]] in data units
   background: null, // offscreen canvas with axes, heat map, field and trajectories
-  movingCache: new Map(), // held-out level → offscreen canvas of its true samples
+  movingCache: new Map(), // held-out λ → offscreen canvas of its true samples
   points: new Float32Array(0),
   colors: [],
   renderMs: 0,
@@ -245,15 +245,16 @@ function drawHeatmap(ctx, rect, bounds, field) {
   const nx = field.xs.length;
   const ny = field.ys.length;
   const u = field.potential;
-  // Colour by rank: log-densities run to −∞ away from the data, so a linear scale would spend
-  // the whole ramp on the tails.
-  const order = Array.from(u.keys()).sort((a, b) => u[a] - u[b]);
-  const rank = new Float32Array(u.length);
-  order.forEach((k, r) => (rank[k] = r / Math.max(1, u.length - 1)));
+  // Linear from the 2nd percentile to the maximum: log-densities plunge to a floor far from the
+  // data, and that floor would otherwise use up the whole ramp.
+  const sorted = Float64Array.from(u).sort();
+  const lo = sorted[Math.floor(0.02 * (sorted.length - 1))];
+  const hi = sorted[sorted.length - 1];
+  const level = (v) => (hi > lo ? Math.min(1, Math.max(0, (v - lo) / (hi - lo))) : 0);
   const img = new ImageData(nx, ny);
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
-      const [r, g, b] = ramp(HEAT, rank[j * nx + i]);
+      const [r, g, b] = ramp(HEAT, level(u[j * nx + i]));
       const o = ((ny - 1 - j) * nx + i) * 4; // image rows run top-down, ys bottom-up
       img.data[o] = r;
       img.data[o + 1] = g;
@@ -361,54 +362,61 @@ function anchorLayers() {
   return layers;
 }
 
-/** `moving`: only the layer that follows the slider (true data at the level it sits on). */
-function drawAnchorSamples(ctx, rect, bounds, moving) {
+/** Static anchor layers (the moving one is pre-drawn per level, see buildReferenceTiles). */
+function drawAnchorSamples(ctx, rect, bounds) {
+  for (const layer of anchorLayers()) if (!layer.moving) drawRings(ctx, rect, bounds, layer.rows, false);
+}
+
+/** Rows as rings coloured like the samples; one path per colour keeps it to a few strokes. */
+function drawRings(ctx, rect, bounds, rows, bold) {
   const { px, py } = toPx(rect, bounds);
   const [dx, dy] = state.dims;
+  const r = bold ? 4 : 3;
   ctx.save();
   ctx.beginPath();
   ctx.rect(rect.x, rect.y, rect.w, rect.h);
   ctx.clip();
   ctx.lineWidth = 1;
-  for (const layer of anchorLayers()) {
-    if (layer.moving !== moving) continue;
-    const r = layer.current ? 4 : 3;
-    ctx.globalAlpha = layer.current ? 0.9 : 0.45;
-    // One path per colour: a few stroke calls for thousands of rings.
-    const byColor = new Map();
-    for (const row of layer.rows) {
-      const c = colorOfRow(row);
-      if (!byColor.has(c)) byColor.set(c, []);
-      byColor.get(c).push(row);
+  ctx.globalAlpha = bold ? 0.9 : 0.45;
+  const byColor = new Map();
+  for (const row of rows) {
+    const c = colorOfRow(row);
+    if (!byColor.has(c)) byColor.set(c, []);
+    byColor.get(c).push(row);
+  }
+  for (const [color, list] of byColor) {
+    ctx.strokeStyle = color;
+    ctx.beginPath();
+    for (const row of list) {
+      const x = px(row[dx]);
+      const y = py(row[dy]);
+      ctx.moveTo(x + r, y);
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
     }
-    for (const [color, rows] of byColor) {
-      ctx.strokeStyle = color;
-      ctx.beginPath();
-      for (const row of rows) {
-        const x = px(row[dx]);
-        const y = py(row[dy]);
-        ctx.moveTo(x + r, y);
-        ctx.arc(x, y, r, 0, 2 * Math.PI);
-      }
-      ctx.stroke();
-    }
+    ctx.stroke();
   }
   ctx.restore();
 }
 
-/** True samples of the held-out level the slider sits on: drawn once per level, then blitted. */
-function drawMovingReference(ctx) {
-  const canvas = $('plot');
-  const layers = anchorLayers().filter((l) => l.moving);
-  if (layers.length === 0) return;
-  const key = layers.map((l) => l.lambda).join(',');
-  let tile = state.movingCache.get(key);
-  if (!tile) {
-    tile = new OffscreenCanvas(canvas.width, canvas.height);
-    drawAnchorSamples(tile.getContext('2d'), plotRect(canvas), state.bounds, true);
-    state.movingCache.set(key, tile);
+/** True samples of each held-out level, drawn into its own tile when the background is built,
+ * so that sitting on a level costs one blit. */
+function buildReferenceTiles(canvas) {
+  state.movingCache = new Map();
+  if (!state.reference || !$('show-anchors').checked) return;
+  const tol = 1e-6 * Math.max(1, ...state.info.anchors.map(Math.abs));
+  for (const [k, lv] of state.reference.levels.entries()) {
+    if (state.info.anchors.some((a) => Math.abs(a - lv) <= tol)) continue;
+    const tile = new OffscreenCanvas(canvas.width, canvas.height);
+    drawRings(tile.getContext('2d'), plotRect(canvas), state.bounds, state.reference.rows[k], true);
+    state.movingCache.set(lv, tile);
   }
-  ctx.drawImage(tile, 0, 0);
+}
+
+function drawMovingReference(ctx) {
+  for (const layer of anchorLayers()) {
+    const tile = layer.moving ? state.movingCache.get(layer.lambda) : undefined;
+    if (tile) ctx.drawImage(tile, 0, 0);
+  }
 }
 
 /** Everything that does not move with λ goes to an offscreen canvas, drawn once per change. */
@@ -423,10 +431,10 @@ function buildBackground(canvas) {
   if ($('show-potential').checked && f?.potential) drawHeatmap(ctx, rect, bounds, f);
   if ($('show-metric').checked && f?.eigenvalues) drawMetric(ctx, rect, bounds, f);
   if ($('show-trajectories').checked) drawTrajectories(ctx, rect, bounds);
-  if ($('show-anchors').checked) drawAnchorSamples(ctx, rect, bounds, false);
+  if ($('show-anchors').checked) drawAnchorSamples(ctx, rect, bounds);
   drawAxes(ctx, rect, bounds);
   state.background = bg;
-  state.movingCache = new Map();
+  buildReferenceTiles(canvas);
 }
 
 /** Current points: linear interpolation between the two grid λs around the slider value. */

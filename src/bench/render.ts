@@ -62,8 +62,13 @@ export interface HeatmapLayer {
   ys: ArrayLike<number>;
   values: ArrayLike<number>;
   colormap?: 'greys' | 'viridis';
-  /** Colour by rank rather than value (default true: log-densities have long tails). */
-  rank?: boolean;
+  /**
+   * 'linear' (default): linear in the value from its `clip` quantile (default 0.02) to its
+   * maximum — log-densities plunge to a floor far from the data, and the floor would otherwise
+   * use up the ramp. 'rank': by rank, ties sharing a colour.
+   */
+  scale?: 'linear' | 'rank';
+  clip?: number;
 }
 
 export type Layer = PointsLayer | PathsLayer | SegmentsLayer | HeatmapLayer;
@@ -252,20 +257,33 @@ function projector(f: Frame) {
   };
 }
 
+/** Heat-map values mapped to [0, 1] (see HeatmapLayer.scale). */
+export function heatLevels(values: ArrayLike<number>, scale: 'linear' | 'rank', clip: number): Float64Array {
+  const n = values.length;
+  const t = new Float64Array(n);
+  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => values[a] - values[b]);
+  if (scale === 'rank') {
+    // Equal values share their first rank, so a flat floor is one colour and not noise.
+    let r = 0;
+    order.forEach((k, i) => {
+      if (i > 0 && values[k] !== values[order[i - 1]]) r = i;
+      t[k] = r / Math.max(1, n - 1);
+    });
+    return t;
+  }
+  const lo = values[order[Math.min(n - 1, Math.max(0, Math.floor(clip * (n - 1))))]];
+  const hi = values[order[n - 1]];
+  for (let k = 0; k < n; k++) t[k] = hi > lo ? Math.min(1, Math.max(0, (values[k] - lo) / (hi - lo))) : 0;
+  return t;
+}
+
 function heatmapSvg(l: HeatmapLayer, f: Frame): string {
   const { px, py } = projector(f);
   const nx = l.xs.length;
   const ny = l.ys.length;
   if (nx < 2 || ny < 2 || l.values.length !== nx * ny) throw new Error(`heat map needs values for ${nx} × ${ny} cells, got ${l.values.length}`);
   const stops = l.colormap === 'viridis' ? VIRIDIS : GREYS;
-  const t = new Float64Array(nx * ny);
-  if (l.rank ?? true) {
-    const order = Array.from({ length: t.length }, (_, k) => k).sort((a, b) => l.values[a] - l.values[b]);
-    order.forEach((k, r) => (t[k] = r / Math.max(1, t.length - 1)));
-  } else {
-    const [lo, hi] = minMax(l.values);
-    for (let k = 0; k < t.length; k++) t[k] = (l.values[k] - lo) / (hi - lo || 1);
-  }
+  const t = heatLevels(l.values, l.scale ?? 'linear', l.clip ?? 0.02);
   const hx = (l.xs[1] - l.xs[0]) / 2;
   const hy = (l.ys[1] - l.ys[0]) / 2;
   const parts: string[] = [];

@@ -19,8 +19,10 @@ if (!Number.isInteger(rows) || rows < 1 || rows > 10000) {
 const server = await import('../dist/server/index.js');
 let model;
 if (positionals[0]) {
+  const { initEngine } = await import('../dist/engine/index.js');
   const { loadModel } = await import('../dist/baselines/registry.js');
-  model = await loadModel(positionals[0]);
+  await initEngine();
+  model = loadModel(positionals[0]);
 } else {
   model = server.circleModel();
 }

@@ -280,7 +280,8 @@ describe('action: gradients match central finite differences', () => {
       const { value, grads } = tf.variableGrads(() => tf.sum(run(y1t, phiVar)) as Scalar, [phiVar]);
       value.dispose();
       const g = grads[phiVar.name].dataSync();
-      const h = 1e-2;
+      // Small enough that the O(h²) truncation of the central difference stays below the tolerance.
+      const h = 3e-3;
       const check = new Rng(62).sample(phi.length, 12);
       for (const idx of check) {
         const path = Math.floor(idx / (M * d));

@@ -30,7 +30,13 @@ export class Lagrangian {
     const [b, s, d] = q.shape;
     const head = tf.slice(q, [0, 0, 0], [b, s - 1, d]);
     const tail = tf.slice(q, [0, 1, 0], [b, s - 1, d]);
-    const delta = tf.add(tf.sub(tail, head), 1e-6) as Tensor3D;
+    return this.actionOfSegments(head, tf.sub(tail, head) as Tensor3D, ctx);
+  }
+
+  /** Action from segment starts q_i and steps Δ_i = q_{i+1} − q_i, both [B, S−1, D] → [B]. */
+  actionOfSegments(head: Tensor3D, step: Tensor3D, ctx: PathContext): Tensor1D {
+    const s = head.shape[1] + 1;
+    const delta = tf.add(step, 1e-6) as Tensor3D;
     const quad = this.metric.quadraticForm(head, delta, ctx.film);
     const u = this.potential && ctx.refs ? this.potential.evaluate(head, ctx.refs) : null;
     if (this.form === 'reference') {
@@ -45,7 +51,8 @@ export class Lagrangian {
 
   /** Action of spline paths from y0 to y1 [B, D] with bends φ [B, M, D] (null: straight) → [B]. */
   action(y0: Tensor2D, y1: Tensor2D, phi: Tensor3D | null, ctx: PathContext): Tensor1D {
-    return this.actionOfPoints(this.paths.evaluate(y0, y1, phi), ctx);
+    const { head, delta } = this.paths.segments(y0, y1, phi);
+    return this.actionOfSegments(head, delta, ctx);
   }
 }
 

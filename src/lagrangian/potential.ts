@@ -285,7 +285,13 @@ export class DensityPotential {
 
   /** Build per-path reference tensors for a batch of conditions [B, C] (JS array, row-major). */
   pathReferences(conds: Float32Array, batch: number): PathReferences {
-    const per = Array.from({ length: batch }, (_, b) => this.mixtureFor(conds.subarray(b * this.cond, (b + 1) * this.cond)));
+    let per = Array.from({ length: batch }, (_, b) => this.mixtureFor(conds.subarray(b * this.cond, (b + 1) * this.cond)));
+    // Paths that all share one condition (a class, a state) share one reference set: build it once
+    // with batch 1 and let it broadcast (cost matrices evaluate thousands of such paths).
+    if (per.every((p) => p === per[0])) {
+      per = per.slice(0, 1);
+      batch = 1;
+    }
     const d = this.dim;
     const k = per.reduce((m, p) => Math.max(m, p.weights.length), 1);
     const h2 = this.bandwidth * this.bandwidth;
@@ -354,7 +360,10 @@ export class DensityPotential {
       const d2 = tf.relu(tf.add(tf.sub(qq, tf.mul(cross, 2)), tf.expandDims(refs.refsSqNorm, 1)));
       kernel = tf.mul(tf.exp(tf.add(tf.mul(d2, -1 / (2 * h2)), logNorm)), tf.expandDims(refs.weights, 1));
     }
-    const density = tf.sum(kernel, 2);
+    // Σ over components as a matmul with ones: the gradient of a large sum-reduction builds its
+    // ones tensor element by element in JS, a matmul's gradient does not.
+    const [b, s, k] = kernel.shape as [number, number, number];
+    const density = tf.reshape(tf.matMul(tf.reshape(kernel, [b * s, k]), tf.ones([k, 1])), [b, s]);
     return tf.mul(tf.log(tf.add(density, this.epsilon)), this.alpha) as Tensor2D;
   }
 

@@ -120,12 +120,35 @@ export class SplinePaths {
   /** [S] positions s_i. */
   readonly s: number[];
 
+  /** [S−1, M] basis rows of the first S−1 points (where the Lagrangian is evaluated). */
+  readonly headBasis: Tensor2D;
+  /** [S−1, M] differences of consecutive basis rows (the bend part of Δ_i = q_{i+1} − q_i). */
+  readonly deltaBasis: Tensor2D;
+
   constructor(nodes = 15, points = 20) {
     if (!Number.isInteger(points) || points < 2) throw new Error(`a path needs at least 2 points, got ${points}`);
     this.nodes = nodes;
     this.points = points;
     this.s = Array.from({ length: points }, (_, i) => i / (points - 1));
-    this.basis = tf.keep(tf.tensor2d(Float32Array.from(splineBasisMatrix(nodes, points)), [points, nodes]));
+    const values = splineBasisMatrix(nodes, points);
+    const delta = new Float32Array((points - 1) * nodes);
+    for (let i = 0; i < points - 1; i++) for (let m = 0; m < nodes; m++) delta[i * nodes + m] = values[(i + 1) * nodes + m] - values[i * nodes + m];
+    this.basis = tf.keep(tf.tensor2d(Float32Array.from(values), [points, nodes]));
+    this.headBasis = tf.keep(tf.tensor2d(Float32Array.from(values.subarray(0, (points - 1) * nodes)), [points - 1, nodes]));
+    this.deltaBasis = tf.keep(tf.tensor2d(delta, [points - 1, nodes]));
+  }
+
+  /**
+   * The S−1 segments of each path without slicing: start points q_i [B, S−1, D] and steps
+   * Δ_i = q_{i+1} − q_i [B, S−1, D], both straight from the basis (slices are slow in wasm).
+   */
+  segments(y0: Tensor2D, y1: Tensor2D, phi: Tensor3D | null): { head: Tensor3D; delta: Tensor3D } {
+    const head = pathAt(this.headBasis, this.s.slice(0, -1), y0, y1, phi);
+    const step = tf.expandDims(tf.mul(tf.sub(y1, y0), 1 / (this.points - 1)), 1);
+    const n = this.points - 1;
+    let delta = tf.tile(step, [1, n, 1]) as Tensor3D;
+    if (phi) delta = tf.add(delta, bendAt(this.deltaBasis, n, phi)) as Tensor3D;
+    return { head, delta };
   }
 
   /**
@@ -137,6 +160,8 @@ export class SplinePaths {
 
   dispose(): void {
     this.basis.dispose();
+    this.headBasis.dispose();
+    this.deltaBasis.dispose();
   }
 }
 
@@ -146,9 +171,13 @@ export function pathAt(basis: Tensor2D, s: number[], y0: Tensor2D, y1: Tensor2D,
   const start = tf.expandDims(y0, 1);
   const line = tf.add(start, tf.mul(sT, tf.sub(tf.expandDims(y1, 1), start))) as Tensor3D;
   if (!phi) return line;
+  return tf.add(line, bendAt(basis, s.length, phi)) as Tensor3D;
+}
+
+/** B(s) φ for basis rows [S, M] and bends φ [B, M, D] → [B, S, D]. */
+export function bendAt(basis: Tensor2D, points: number, phi: Tensor3D): Tensor3D {
   const [b, m, d] = phi.shape;
   // [S, M] · [M, B·D] → [S, B, D] → [B, S, D]
   const flat = tf.reshape(tf.transpose(phi, [1, 0, 2]), [m, b * d]);
-  const bend = tf.transpose(tf.reshape(tf.matMul(basis, flat), [s.length, b, d]), [1, 0, 2]);
-  return tf.add(line, bend) as Tensor3D;
+  return tf.transpose(tf.reshape(tf.matMul(basis, flat), [points, b, d]), [1, 0, 2]) as Tensor3D;
 }

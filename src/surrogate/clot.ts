@@ -82,7 +82,7 @@ export const CLOT_DEFAULTS = {
   potentialCap: 128,
   actionForm: 'paper' as ActionForm,
   steps: 0,
-  couplingCap: 200,
+  couplingCap: 128,
   couplingRounds: 1,
   metricStepsPerRound: 30,
   mapSteps: 150,

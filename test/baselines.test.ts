@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, Rng } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
-import type { TrajectoryModel } from '../src/surrogate/model.js';
+import type { ModelInfo, TrajectoryModel } from '../src/surrogate/model.js';
 import { fitDirect } from '../src/baselines/direct.js';
 import { fitCfm } from '../src/baselines/cfm.js';
 import { fitMfm } from '../src/baselines/mfm.js';
@@ -263,5 +263,27 @@ describe('OT pairing within conditions', () => {
     const a = { y: new Float32Array([0, 1]), x: new Float32Array([0, 1]), n: 2 };
     const b = { y: new Float32Array([0, 1]), x: new Float32Array([0, 0]), n: 2 };
     expect(() => pairAnchors(a, b, { dim: 1, cond: 1, categorical: true, rng })).toThrow(/class 1 has rows at one anchor but none at the next/);
+  });
+});
+
+describe('anchor times and stored rows', async () => {
+  const { anchorTimes, timeOf, drawAnchorRows } = await import('../src/baselines/common.js');
+  it('maps λ to anchor time by the real spacing, or k/K with equalSpacing', () => {
+    expect(anchorTimes([0, 1, 10])).toEqual([0, 0.1, 1]);
+    expect(anchorTimes([0, 1, 10], true)).toEqual([0, 0.5, 1]);
+    expect(timeOf([0, 1, 10], [0, 0.5, 1], 0.5)).toBeCloseTo(0.25, 12);
+    expect(timeOf([0, 1, 10], [0, 0.5, 1], 5.5)).toBeCloseTo(0.75, 12);
+    expect(timeOf([0, 1, 10], [0, 0.1, 1], 5.5)).toBeCloseTo(0.55, 12);
+  });
+
+  it('draws stored rows of a class without repeats until they run out', () => {
+    const info: ModelInfo = { kind: 'cfm', method: 'cfm', dim: 1, cond: 1, categorical: true, classes: 2, anchors: [0, 1], bounds: [[0, 1]] };
+    const stored = new Float32Array([0, 0, 1, 1, 2, 0, 3, 1, 4, 0]);
+    const rows = drawAnchorRows(info, stored, 0, 5, 3);
+    const ys = Array.from({ length: 5 }, (_, i) => rows[2 * i]);
+    expect(new Set(ys.slice(0, 3))).toEqual(new Set([0, 2, 4]));
+    for (let i = 0; i < 5; i++) expect(rows[2 * i + 1]).toBe(0);
+    expect(drawAnchorRows(info, stored, 0, 5, 3)).toEqual(rows);
+    expect(() => drawAnchorRows(info, stored, 0, 0, 3)).toThrow(/positive integer/);
   });
 });

@@ -125,6 +125,19 @@ describe('loadModel', () => {
     expect(() => loadModel(path.join(tmp, 'absent'))).toThrow(/does not exist/);
   });
 
+  it('reports a baseline config that does not match the model', async () => {
+    const m = await fitModel('direct', tiny(), { steps: 2 });
+    const dir = path.join(tmp, 'badconfig');
+    await m.save(dir);
+    m.dispose();
+    const { readModelDir } = await import('../src/surrogate/index.js');
+    const { stored, tensors } = readModelDir(dir);
+    writeModelDir(dir, { ...stored, options: { ...stored.options, times: [0] } }, tensors);
+    expect(() => loadModel(dir)).toThrow(/direct model: config.json needs 2 increasing anchor times/);
+    writeModelDir(dir, { ...stored, options: { ...stored.options, xStd: null } }, tensors);
+    expect(() => loadModel(dir)).toThrow(/lacks the condition standardisation for 1 columns/);
+  });
+
   it('reports a baseline weights file that lacks a parameter', async () => {
     const m = await fitModel('cfm', tiny(), { steps: 2 });
     const dir = path.join(tmp, 'broken');

@@ -319,3 +319,22 @@ export function hiddenLayers(value: number[] | undefined, fallback: number[]): n
   }
   return v.slice();
 }
+
+/** Check the settings a saved baseline keeps in config.json agree with its info; one clear error otherwise. */
+export function checkStoredSettings(
+  info: ModelInfo,
+  config: { hidden?: unknown; activation?: unknown; times?: unknown; yStd?: Standardizer; xStd?: Standardizer | null },
+  what: string,
+): void {
+  const bad = (why: string) => new Error(`${what} model: config.json ${why}`);
+  if (!Array.isArray(config.hidden) || config.hidden.length === 0 || config.hidden.some((w) => !Number.isInteger(w) || w < 1)) throw bad('lacks valid hidden layer widths');
+  if (!['relu', 'leaky_relu', 'softplus', 'tanh'].includes(config.activation as string)) throw bad(`names an unknown activation '${String(config.activation)}'`);
+  const times = config.times;
+  if (!Array.isArray(times) || times.length !== info.anchors.length || times.some((t, k) => typeof t !== 'number' || (k > 0 && !(t > times[k - 1])))) {
+    throw bad(`needs ${info.anchors.length} increasing anchor times`);
+  }
+  const sized = (st: Standardizer | null | undefined, n: number) =>
+    !!st && Array.isArray(st.mean) && Array.isArray(st.std) && st.mean.length === n && st.std.length === n && st.std.every((s) => s > 0);
+  if (!sized(config.yStd, info.dim)) throw bad(`lacks the output standardisation for ${info.dim} columns`);
+  if (info.cond > 0 && !info.categorical && !sized(config.xStd, info.cond)) throw bad(`lacks the condition standardisation for ${info.cond} columns`);
+}

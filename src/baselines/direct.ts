@@ -12,6 +12,7 @@ import {
   anchorTimes,
   baseInfo,
   batchIndices,
+  checkStoredSettings,
   checkTrainingSet,
   concat,
   conditionBlock,
@@ -187,7 +188,7 @@ export async function fitDirect(train: Dataset, options: DirectOptions = {}): Pr
 export function loadDirect(stored: StoredModel, tensors: Record<string, NamedArray>): TrajectoryModel {
   const info = stored.info;
   const config = stored.options as unknown as DirectConfig;
-  if (!Array.isArray(config?.hidden) || !Array.isArray(config.times) || !config.yStd) throw new Error('direct model: config.json lacks its network settings');
+  checkStoredSettings(info, config ?? {}, 'direct');
   const net = buildNet(info, config, 0);
   try {
     net.params.loadRecord(tensors, 'net.');

@@ -16,6 +16,7 @@ import type { CommonFitOptions, ProgressHook } from '../surrogate/progress.js';
 import {
   anchorTimes,
   baseInfo,
+  checkStoredSettings,
   checkTrainingSet,
   conditionBlock,
   conditionSpec,
@@ -413,9 +414,8 @@ export function finishFlow(setup: FlowSetup, net: Mlp, training: Record<string, 
 export function loadFlow(stored: StoredModel, tensors: Record<string, NamedArray>): TrajectoryModel {
   const info = stored.info;
   const config = stored.options as unknown as FlowConfig;
-  if (!Array.isArray(config?.hidden) || !Array.isArray(config.times) || !config.yStd || !(config.stepsPerUnit >= 1)) {
-    throw new Error(`${info.kind} model: config.json lacks its network settings`);
-  }
+  checkStoredSettings(info, config ?? {}, info.kind);
+  if (!Number.isInteger(config.stepsPerUnit) || config.stepsPerUnit < 1) throw new Error(`${info.kind} model: config.json lacks valid RK4 steps per unit time`);
   const net = buildVelocityNet(info, config, 0);
   try {
     net.params.loadRecord(tensors, 'velocity.');

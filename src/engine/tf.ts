@@ -79,3 +79,20 @@ export function backendName(): string {
 export function toFloat32(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
+
+/**
+ * The slices t[..., j] of a tensor along its last axis, each of shape t.shape[:-1]. Done with
+ * matmuls against unit vectors: the wasm backend slices strided tensors in plain JS, which is far
+ * slower on the hot path.
+ */
+export function lastAxisColumns(t: tf.Tensor): tf.Tensor[] {
+  const shape = t.shape;
+  const width = shape[shape.length - 1];
+  const flat = tf.reshape(t, [-1, width]) as tf.Tensor2D;
+  const outer = shape.slice(0, -1);
+  return Array.from({ length: width }, (_, j) => {
+    const unit = new Float32Array(width);
+    unit[j] = 1;
+    return tf.reshape(tf.matMul(flat, tf.tensor2d(unit, [width, 1])), outer);
+  });
+}

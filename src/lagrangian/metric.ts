@@ -1,4 +1,4 @@
-import { tf, Mlp, Rng, type ConditionSpec, type Film, type Tensor, type Tensor2D, type Tensor3D } from '../engine/index.js';
+import { tf, Mlp, Rng, lastAxisColumns, type ConditionSpec, type Film, type Tensor, type Tensor2D, type Tensor3D } from '../engine/index.js';
 
 export type MetricKind = 'euclidean' | 'fixed-eigen' | 'eigen-budget';
 export const METRIC_KINDS: MetricKind[] = ['euclidean', 'fixed-eigen', 'eigen-budget'];
@@ -91,7 +91,7 @@ export class Metric {
     const d = this.dim;
     if (!this.net) throw new Error('the Euclidean metric has no learned parts');
     const out = this.net.apply(q, film) as Tensor3D; // [B, S, O]
-    const cols = tf.unstack(out, 2);
+    const cols = lastAxisColumns(out);
     let eig: Tensor[];
     let k = 0;
     if (this.kind === 'eigen-budget') {
@@ -102,7 +102,7 @@ export class Metric {
         this.eigMin,
         this.eigMax,
       );
-      eig = tf.unstack(e, 2);
+      eig = lastAxisColumns(e);
       k = d;
     } else {
       eig = [tf.onesLike(cols[0]), tf.mul(tf.onesLike(cols[0]), 0.1)];
@@ -125,7 +125,7 @@ export class Metric {
   quadraticForm(q: Tensor3D, v: Tensor3D, film: Film | null): Tensor2D {
     if (!this.net) return tf.sum(tf.square(v), 2) as Tensor2D;
     const { eig, cos, sin } = this.decompose(q, film);
-    const rotated = rotateColumns(tf.unstack(v, 2), cos, sin);
+    const rotated = rotateColumns(lastAxisColumns(v), cos, sin);
     return tf.addN(rotated.map((w, i) => tf.mul(eig[i], tf.square(w)))) as Tensor2D;
   }
 

@@ -6,6 +6,7 @@ import { METHODS } from '../baselines/registry.js';
 import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
+import type { ProgressHook } from '../surrogate/index.js';
 
 /** `<repo>/../shared/data`: where the shared datasets live beside a checkout. */
 export function defaultDataDir(): string {
@@ -52,6 +53,18 @@ export function parseFitJson(value: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** A progress hook per fit that logs each new training phase once (long fits show signs of life). */
+function phaseLogger(log: (line: string) => void): (task: string, method: string, seed: number) => ProgressHook {
+  return (task, method, seed) => {
+    let last = '';
+    return (p) => {
+      if (p.phase === last) return;
+      last = p.phase;
+      log(`${task} · ${method} · seed ${seed}: ${p.phase} (${p.elapsedSeconds.toFixed(1)} s)`);
+    };
+  };
+}
+
 interface BenchCliOptions {
   method: string[];
   seeds: number[];
@@ -92,6 +105,7 @@ export function registerBench(program: Command): void {
             fit: opts.fit,
             task: { dataDir, allStates: opts.allStates },
             log,
+            onProgress: log ? phaseLogger(log) : undefined,
           }),
         );
       }

@@ -74,5 +74,12 @@ export function readModelDir(target: string): { stored: StoredModel; tensors: Re
     throw new Error(`model ${target}: ${CONFIG_FILE} lacks a valid model description`);
   }
   const { tensors } = decodeSafetensors(fs.readFileSync(weightsPath), `model ${target}`);
+  // A flipped byte can turn a weight into NaN/Inf while the file still parses: refuse it here
+  // rather than answer with NaN samples.
+  for (const [name, t] of Object.entries(tensors)) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i])) throw new Error(`model ${target}: tensor '${name}' holds a non-finite value (corrupt ${WEIGHTS_FILE})`);
+    }
+  }
   return { stored, tensors };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { anchorDataset, loadDataset, writeNpy } from '../src/data/index.js';
 import { fitModel } from '../src/baselines/registry.js';
 import { main } from '../src/cli/main.js';
-import { startServe } from '../src/cli/serve.js';
+import { startServe, registerServe } from '../src/server/command.js';
 
 const DATA = path.resolve(__dirname, '../../shared/data/dropout_2moons.npy');
 const OTHER = path.resolve(__dirname, '../../shared/data/cancer_reward.npy');
@@ -33,7 +33,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
   try {
-    const code = await main(['node', 'hti', ...args]);
+    const code = await main(['node', 'hti', ...args], [registerServe]);
     return { code, out, err };
   } finally {
     o.mockRestore();

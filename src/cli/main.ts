@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { registerInfo } from './info.js';
-import { registerServe } from './serve.js';
 import { registerPlot } from './plot.js';
 import { registerFit } from './fit.js';
 import { registerSample } from './sample.js';
@@ -14,7 +13,10 @@ const pkg = require('../../package.json') as { version: string; description: str
 /** A user-facing error: printed as one line `hti: message`, exit code 1. */
 export class UsageError extends Error {}
 
-export function buildProgram(): Command {
+/** Registers further commands from layers above the CLI (the server's `serve`). */
+export type CommandRegistrar = (program: Command) => void;
+
+export function buildProgram(extra: CommandRegistrar[] = []): Command {
   const program = new Command();
   program
     .name('hti')
@@ -23,18 +25,18 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run hti --help for usage)')
     .exitOverride();
   registerInfo(program);
-  registerServe(program);
   registerPlot(program);
   registerFit(program);
   registerSample(program);
   registerBench(program);
   registerEval(program);
+  for (const register of extra) register(program);
   return program;
 }
 
 /** Run the CLI; resolves to the process exit code (0 ok, 1 bad input, 2 bad usage). */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], extra: CommandRegistrar[] = []): Promise<number> {
+  const program = buildProgram(extra);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -4,7 +4,7 @@ import { initEngine } from '../engine/index.js';
 import { loadModel } from '../baselines/registry.js';
 import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { createServer, isLoopback, type ReferenceData } from '../server/index.js';
+import { createServer, isLoopback, type ReferenceData } from './index.js';
 
 export interface ServeOptions {
   port: number;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { CLASS_COLORS, classLegend, renderPanelsSvg, svgToPng, type Layer, type Panel } from './render.js';
+import { classLegend, renderPanelsSvg, svgToPng, type Layer, type Panel } from './render.js';
 import { runMethod, runReferences, type TaskResult } from './run.js';
 import { buildTaskTable, fmtNumber, formatTaskTable, type TaskTable } from './table.js';
 import { TASKS, type PreparedTask } from './tasks.js';
@@ -117,7 +117,7 @@ export function demoFigureSvg(model: TrajectoryModel, prepared: PreparedTask, ta
       ...classLegend(prepared.train.classes),
       { label: 'true sample', color: '#555', shape: 'ring' },
       { label: 'surrogate sample', color: '#555', shape: 'dot' },
-      { label: 'trajectory', color: CLASS_COLORS[0], shape: 'line' },
+      { label: 'trajectory', color: '#555', shape: 'line' },
     ],
   });
 }

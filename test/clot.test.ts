@@ -7,6 +7,7 @@ import type { Dataset } from '../src/data/dataset.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { fitClot, loadClot, readModelDir, type ClotOptions, type ClotSurrogate, type FitProgress } from '../src/surrogate/index.js';
 import { PairNets } from '../src/ot/dual.js';
+import { pathAt, splineBasisAt } from '../src/lagrangian/index.js';
 import { fitModel, loadModel } from '../src/baselines/registry.js';
 
 /** Fit settings small enough for a fit of a few seconds on a busy 2-core machine. */
@@ -141,6 +142,50 @@ describe('CLOT sampling', () => {
     const mid = model.sample(rows, 0.25);
     expect(maxAbsDiff(mid, rows)).toBeGreaterThan(1e-4);
     expect(maxAbsDiff(mid, at)).toBeGreaterThan(1e-4);
+  });
+
+  it('between anchors follows the interval\'s spline path q(s) = y0 + s (y1 − y0) + B(s)·φ', () => {
+    // A copy whose spline output layer is randomised, so that the bends are large and the check
+    // of the folded inference path against pathAt(·, φ from nets.bend) is not trivial.
+    const copy = loadModel(path.join(tmp, 'full')) as ClotSurrogate;
+    try {
+      const rng = new Rng(11);
+      const { w, b } = copy.nets.spline.outputLayer();
+      w.assign(tf.tensor(rng.normals(w.size, 0.3), w.shape));
+      b.assign(tf.tensor(rng.normals(b.size, 0.3), b.shape));
+      const rows = someRows(copy, 25);
+      const { dim, cond } = copy.info;
+      const n = 25;
+      const x = Float32Array.from({ length: n * cond }, (_, i) => rows[Math.floor(i / cond) * (dim + cond) + dim + (i % cond)]);
+      const y0 = chainedMaps(copy, rows, 1);
+      const y1 = chainedMaps(copy, rows, 2);
+      const nodes = copy.nets.options.splineNodes;
+      const pathFor = (s: number[]) =>
+        tf.tidy(() => {
+          const a = tf.tensor2d(y0, [n, dim]);
+          const c = tf.tensor2d(y1, [n, dim]);
+          const nets = copy.nets;
+          const phi = nets.bend(a, c, nets.film(nets.spline, nets.netCondition(x, n)));
+          const basis = tf.tensor2d(Float32Array.from(splineBasisAt(nodes, s)), [s.length, nodes]);
+          return Float32Array.from(pathAt(basis, s, a, c, phi).dataSync()); // [N, S, D]
+        });
+      // λ = 0.8 is s = 0.6 of interval 1 (anchors 0, 0.5, 1, real spacing).
+      const expected = pathFor([0.6]);
+      const got = outputs(copy.sample(rows, 0.8), dim, cond);
+      expect(maxAbsDiff(got, expected)).toBeLessThan(1e-4);
+      const straight = Float32Array.from(y0, (v, i) => v + 0.6 * (y1[i] - v));
+      expect(maxAbsDiff(got, straight)).toBeGreaterThan(0.05);
+      // Several s of one interval at once (one folded matmul) agree too.
+      const traj = copy.trajectory(rows, [0.6, 0.8, 0.95]);
+      const many = pathFor([0.2, 0.6, 0.9]);
+      [0, 1, 2].forEach((j) => {
+        const block = outputs(traj.subarray(j * n * (dim + cond), (j + 1) * n * (dim + cond)), dim, cond);
+        const want = Float32Array.from({ length: n * dim }, (_, i) => many[(Math.floor(i / dim) * 3 + j) * dim + (i % dim)]);
+        expect(maxAbsDiff(block, want)).toBeLessThan(1e-4);
+      });
+    } finally {
+      copy.dispose();
+    }
   });
 
   it('trajectory has shape [L, N, D + C] and equals sampling at each λ', () => {

@@ -81,26 +81,32 @@ export class Mlp {
     }
   }
 
-  /** Condition features before FiLM: the embedding row for a class id, or x itself. */
-  private conditionFeatures(cond: Tensor2D): Tensor2D {
-    const c = this.config.condition;
-    if (c.kind === 'categorical') {
-      // One-hot matmul instead of gather: gather's gradient needs UnsortedSegmentSum, missing in wasm.
-      const ids = tf.cast(tf.reshape(cond, [-1]), 'int32');
-      return tf.matMul(tf.cast(tf.oneHot(ids, c.classes), 'float32'), this.params.get('embed')) as Tensor2D;
-    }
-    return cond;
-  }
-
   /** FiLM scale and shift for a batch of conditions [B, C]; reuse across many points of one path. */
   film(cond: Tensor2D): Film | null {
-    if (this.config.condition.kind === 'none') return null;
+    const c = this.config.condition;
+    if (c.kind === 'none') return null;
+    if (c.kind === 'categorical') {
+      // Compute FiLM once per class, then pick each row's class by a one-hot matmul: exact, far
+      // cheaper than running the FiLM net on every row, and differentiable (gather's gradient
+      // needs UnsortedSegmentSum, missing in wasm).
+      const table = this.filmOf(this.params.get('embed') as Tensor2D);
+      const onehot = tf.cast(tf.oneHot(tf.cast(tf.reshape(cond, [-1]), 'int32'), c.classes), 'float32') as Tensor2D;
+      return { scale: tf.matMul(onehot, table.scale), shift: tf.matMul(onehot, table.shift) };
+    }
+    return this.filmOf(cond);
+  }
+
+  /** FiLM from condition features. Scale and shift come from column blocks of the weights,
+   * not from splitting a [B, 2·H0] output (slicing a wide tensor is slow in the wasm backend). */
+  private filmOf(features: Tensor2D): Film {
     const p = this.params;
-    const f = this.conditionFeatures(cond);
-    const h = activate(tf.add(tf.matMul(f, p.get('film_w0')), p.get('film_b0')), this.config.activation);
-    const st = tf.add(tf.matMul(h, p.get('film_w1')), p.get('film_b1')) as Tensor2D;
+    const h = activate(tf.add(tf.matMul(features, p.get('film_w0')), p.get('film_b0')), this.config.activation) as Tensor2D;
+    const fh = this.config.filmHidden;
     const h0 = this.config.hidden[0];
-    const [scale, shift] = tf.split(st, [h0, h0], 1) as [Tensor2D, Tensor2D];
+    const w1 = p.get('film_w1');
+    const b1 = p.get('film_b1');
+    const scale = tf.add(tf.matMul(h, tf.slice(w1, [0, 0], [fh, h0])), tf.slice(b1, [0], [h0])) as Tensor2D;
+    const shift = tf.add(tf.matMul(h, tf.slice(w1, [0, h0], [fh, h0])), tf.slice(b1, [h0], [h0])) as Tensor2D;
     return { scale, shift };
   }
 
@@ -127,6 +133,27 @@ export class Mlp {
     }
     if (rank3) return tf.reshape(h, [input.shape[0], input.shape[1]!, this.config.outDim]);
     return h;
+  }
+
+  /**
+   * Activations of the last hidden layer for inputs [B, inDim] — what the output layer sees —
+   * for callers that fold a linear map into the output layer (e.g. a spline basis at inference).
+   */
+  features(input: Tensor2D, film: Film | null): Tensor2D {
+    const p = this.params;
+    let h: Tensor = input;
+    for (let i = 0; i < this.config.hidden.length; i++) {
+      h = tf.add(tf.matMul(h as Tensor2D, p.get(`w${i}`)), p.get(`b${i}`));
+      if (i === 0 && film) h = tf.add(tf.mul(h, tf.add(1, film.scale)), film.shift);
+      h = activate(h, this.config.activation);
+    }
+    return h as Tensor2D;
+  }
+
+  /** The output layer: weights [H_last, outDim] and bias [outDim]. */
+  outputLayer(): { w: Tensor2D; b: Tensor } {
+    const last = this.config.hidden.length;
+    return { w: this.params.get(`w${last}`) as Tensor2D, b: this.params.get(`b${last}`) };
   }
 
   /** Forward pass with the condition given directly ([B, C]; class ids for categorical). */

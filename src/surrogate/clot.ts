@@ -4,7 +4,6 @@ import {
   Lagrangian,
   Metric,
   SplinePaths,
-  pathAt,
   splineBasisAt,
   type ActionForm,
   type MetricKind,
@@ -311,7 +310,10 @@ export class ClotSurrogate implements TrajectoryModel {
     return out;
   }
 
-  /** Outputs at each time for one chunk of rows: chained maps to the interval, then its spline. */
+  /**
+   * Outputs at each time for one chunk of rows: chained maps to the interval, then its spline.
+   * A time exactly at an anchor is the chained maps' output itself (the path's end point).
+   */
   private pushChunk(chunk: Float32Array, count: number, ts: number[]): Float32Array[] {
     const { dim, cond } = this.info;
     const width = dim + cond;
@@ -321,33 +323,75 @@ export class ClotSurrogate implements TrajectoryModel {
       for (let d = 0; d < dim; d++) y[i * dim + d] = chunk[i * width + d];
       for (let c = 0; c < cond; c++) x[i * cond + c] = chunk[i * width + dim + c];
     }
+    // Each time as (maps applied before it, position s inside the next interval, or s = 1 at its end).
     const intervals = ts.map((t) => intervalOf(this.times, t));
-    const needed = Math.max(...intervals.map((iv) => iv.k));
     const results: Float32Array[] = new Array(ts.length);
+    intervals.forEach((iv, i) => {
+      if (iv.k === 0 && iv.s === 0) results[i] = y;
+    });
+    const last = Math.max(-1, ...intervals.map((iv) => (iv.s === 0 ? iv.k - 1 : iv.k)));
+    if (last < 0) return results;
     tf.tidy(() => {
       const nets = this.nets;
       const condT = nets.netCondition(x, count);
+      let splineFilm: Film | null | undefined;
       let current = tf.tensor2d(y, [count, dim]);
-      for (let k = 0; k <= needed; k++) {
+      let currentStd = nets.standardY(current);
+      for (let k = 0; k <= last; k++) {
         const pair = nets.pairs[k];
-        const next = pair.push(current, nets.standardY(current), nets.film(pair.map, condT), nets.yScale);
-        const wanted = intervals.map((iv, i) => (iv.k === k ? i : -1)).filter((i) => i >= 0);
-        if (wanted.length) {
-          const phi = nets.bend(current, next, nets.film(nets.spline, condT));
-          const s = wanted.map((i) => intervals[i].s);
-          const basis = tf.tensor2d(Float32Array.from(splineBasisAt(nets.options.splineNodes, s)), [s.length, nets.options.splineNodes]);
-          const q = pathAt(basis, s, current, next, phi); // [B, L, D]
+        const next = pair.push(current, currentStd, nets.film(pair.map, condT), nets.yScale);
+        const nextStd = nets.standardY(next);
+        const atEnd = intervals.flatMap((iv, i) => ((iv.k === k && iv.s === 1) || (iv.k === k + 1 && iv.s === 0) ? [i] : []));
+        if (atEnd.length) {
+          const values = Float32Array.from(next.dataSync());
+          for (const i of atEnd) results[i] = values;
+        }
+        const inside = intervals.flatMap((iv, i) => (iv.k === k && iv.s > 0 && iv.s < 1 ? [i] : []));
+        if (inside.length) {
+          if (splineFilm === undefined) splineFilm = nets.film(nets.spline, condT);
+          const s = inside.map((i) => intervals[i].s);
+          const q = this.pathPoints(current, next, currentStd, nextStd, splineFilm, s);
           const qData = q.dataSync() as Float32Array;
-          wanted.forEach((li, j) => {
-            const block = new Float32Array(count * dim);
-            for (let i = 0; i < count; i++) for (let d = 0; d < dim; d++) block[i * dim + d] = qData[(i * s.length + j) * dim + d];
-            results[li] = block;
-          });
+          if (inside.length === 1) results[inside[0]] = Float32Array.from(qData);
+          else {
+            inside.forEach((li, j) => {
+              const block = new Float32Array(count * dim);
+              for (let r = 0; r < count; r++) for (let d = 0; d < dim; d++) block[r * dim + d] = qData[(r * s.length + j) * dim + d];
+              results[li] = block;
+            });
+          }
         }
         current = next;
+        currentStd = nextStd;
       }
     });
     return results;
+  }
+
+  /**
+   * Path points q(s) = y0 + s (y1 − y0) + Σ_m B_m(s) φ_m for a few s, [B, S, D]. The basis is
+   * folded into the spline net's output layer (W' = W·B(s)ᵀ), so the M·D bend coefficients are
+   * never formed: one [H, S·D] matmul instead of [H, M·D] plus transposes.
+   */
+  private pathPoints(y0: Tensor2D, y1: Tensor2D, y0Std: Tensor2D, y1Std: Tensor2D, film: Film | null, s: number[]): Tensor3D {
+    const nets = this.nets;
+    const m = nets.options.splineNodes;
+    const dim = this.info.dim;
+    const count = y0.shape[0];
+    const len = s.length;
+    const h = nets.spline.features(tf.concat([y0Std, y1Std], 1), film);
+    const { w, b } = nets.spline.outputLayer();
+    const hidden = w.shape[0];
+    const basis = tf.tensor2d(Float32Array.from(splineBasisAt(m, s)), [len, m]);
+    // w [H, M·D] → [M, H·D]; basis · that → [S, H·D] → [H, S·D].
+    const wByNode = tf.reshape(tf.transpose(tf.reshape(w, [hidden, m, dim]), [1, 0, 2]), [m, hidden * dim]);
+    const folded = tf.reshape(tf.transpose(tf.reshape(tf.matMul(basis, wByNode), [len, hidden, dim]), [1, 0, 2]), [hidden, len * dim]);
+    const foldedBias = tf.reshape(tf.matMul(basis, tf.reshape(b, [m, dim])), [len * dim]);
+    const bend = tf.mul(tf.reshape(tf.add(tf.matMul(h, folded), foldedBias), [count, len, dim]), nets.yScale);
+    const sT = tf.reshape(tf.tensor1d(s), [1, len, 1]);
+    const start = tf.expandDims(y0, 1);
+    const line = tf.add(start, tf.mul(sT, tf.sub(tf.expandDims(y1, 1), start)));
+    return tf.add(line, bend) as Tensor3D;
   }
 
   anchorRows(klass: number | null, n: number, seed: number): Float32Array {

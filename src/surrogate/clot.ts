@@ -42,6 +42,11 @@ export interface ClotOptions extends CommonFitOptions {
   /** Reference points kept per path in the density potential. */
   potentialCap?: number;
   actionForm?: ActionForm;
+  /**
+   * Action form the spline network minimises (the shape and timing of the paths); defaults to
+   * `actionForm`. The transport cost (couplings, dual, metric) always uses `actionForm`.
+   */
+  pathForm?: ActionForm;
   /** Dual steps after the warm start (each: one c-transform + one update per anchor pair). */
   steps?: number;
   /** Samples per condition group in the exact discrete couplings that warm-start the maps. */
@@ -70,7 +75,8 @@ export interface ClotOptions extends CommonFitOptions {
   splineNodes?: number;
 }
 
-export type ResolvedClotOptions = Required<Omit<ClotOptions, 'onProgress' | 'bandwidth' | 'condBandwidth'>> & {
+export type ResolvedClotOptions = Required<Omit<ClotOptions, 'onProgress' | 'bandwidth' | 'condBandwidth' | 'pathForm'>> & {
+  pathForm?: ActionForm;
   bandwidth: number;
   condBandwidth: number;
 };
@@ -103,7 +109,7 @@ export const CLOT_DEFAULTS = {
   equalSpacing: false,
 };
 
-const KNOWN_OPTIONS = new Set([...Object.keys(CLOT_DEFAULTS), 'metric', 'potential', 'bandwidth', 'condBandwidth', 'onProgress']);
+const KNOWN_OPTIONS = new Set([...Object.keys(CLOT_DEFAULTS), 'metric', 'potential', 'bandwidth', 'condBandwidth', 'pathForm', 'onProgress']);
 
 export function resolveClotOptions(options: ClotOptions, anchors: AnchorData): ResolvedClotOptions {
   for (const key of Object.keys(options)) {
@@ -143,6 +149,8 @@ export class ClotNetworks {
   readonly metric: Metric;
   readonly potential: DensityPotential | null;
   readonly lagrangian: Lagrangian;
+  /** The Lagrangian whose action the spline network minimises (see ClotOptions.pathForm). */
+  readonly pathLagrangian: Lagrangian;
   readonly paths: SplinePaths;
   readonly condition: ConditionSpec;
   readonly yScale: Tensor1D;
@@ -177,6 +185,8 @@ export class ClotNetworks {
       : null;
     this.paths = new SplinePaths(m, options.pathPoints);
     this.lagrangian = new Lagrangian(this.metric, this.potential, this.paths, options.actionForm);
+    const pathForm = options.pathForm ?? options.actionForm;
+    this.pathLagrangian = pathForm === options.actionForm ? this.lagrangian : new Lagrangian(this.metric, this.potential, this.paths, pathForm);
     this.yScale = tf.keep(tf.tensor1d(standardizer.yStd));
     this.yMean = tf.keep(tf.tensor1d(standardizer.yMean));
     this.xMean = cond > 0 && !categorical ? tf.keep(tf.tensor1d(standardizer.xMean)) : null;

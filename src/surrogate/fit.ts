@@ -282,7 +282,7 @@ class Trainer {
         const ctx = nets.pathContext(cond, x, n);
         const r = this.splineOpt.minimize(() => {
           const phi = nets.bend(y0, y1, nets.film(nets.spline, cond));
-          return tf.mean(nets.lagrangian.action(y0, y1, phi, ctx)) as tf.Scalar;
+          return tf.mean(nets.pathLagrangian.action(y0, y1, phi, ctx)) as tf.Scalar;
         }, vars);
         loss = r.loss;
         if (ctx.refs) disposeReferences(ctx.refs);

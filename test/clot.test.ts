@@ -9,6 +9,7 @@ import { fitClot, loadClot, readModelDir, type ClotOptions, type ClotSurrogate, 
 import { PairNets } from '../src/ot/dual.js';
 import { pathAt, splineBasisAt } from '../src/lagrangian/index.js';
 import { fitModel, loadModel } from '../src/baselines/registry.js';
+import { timeSampling } from '../src/bench/sample-bench.js';
 
 /** Fit settings small enough for a fit of a few seconds on a busy 2-core machine. */
 const TINY: ClotOptions = {
@@ -207,6 +208,16 @@ describe('CLOT sampling', () => {
     const tail = model.sample(rows.subarray(rows.length - 30), 0.3);
     expect(maxAbsDiff(all.subarray(0, 30), head)).toBeLessThan(1e-5);
     expect(maxAbsDiff(all.subarray(all.length - 30), tail)).toBeLessThan(1e-5);
+  });
+
+  it('times sampling for the throughput benchmark (npm run bench:sample)', () => {
+    const results = timeSampling(model, 2000, 1);
+    expect(results.map((r) => r.lambdas)).toEqual([[0.75], [0.25], [1], [0.1, 0.3, 0.5, 0.7, 0.9]]);
+    for (const r of results) {
+      expect(r.bestSeconds).toBeGreaterThan(0);
+      expect(r.rowsPerSecond).toBe(Math.round((2000 * r.lambdas.length) / r.bestSeconds));
+      expect(r.rowsPerCpuSecond).toBeGreaterThan(0);
+    }
   });
 
   it('refuses λ outside the anchors, bad row widths, non-finite values and unknown classes', () => {

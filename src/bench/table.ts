@@ -63,7 +63,7 @@ export interface TaskTable {
   levels: number[];
   seeds: number[];
   metrics: MetricSpec[];
-  clotSettings: Record<string, number>;
+  clotSettings: Record<string, number | string>;
   details: Record<string, unknown>;
   rows: TableRow[];
 }

@@ -2,6 +2,7 @@
  * Pieces every baseline shares: checking the training set, anchor times, per-column
  * standardisation, stored first-anchor rows, the λ → t map, and the network's condition input.
  */
+import { concatArrays } from '../data/arrays.js';
 import type { Dataset } from '../data/dataset.js';
 import { Adam, Rng, tf, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
 import type { ModelInfo, ModelKind } from '../surrogate/model.js';
@@ -287,15 +288,7 @@ export function timeFeatures(t: number, out: Float32Array, at: number): void {
 }
 
 /** Concatenate float blocks. */
-export function concat(blocks: Float32Array[]): Float32Array {
-  const out = new Float32Array(blocks.reduce((a, b) => a + b.length, 0));
-  let at = 0;
-  for (const b of blocks) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
-}
+export const concat = (blocks: Float32Array[]): Float32Array => concatArrays(blocks);
 
 /** An integer option ≥ 1 (the fallback when unset); anything else is a clear error. */
 export function positiveInt(value: number | undefined, fallback: number, name: string): number {

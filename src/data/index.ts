@@ -3,3 +3,4 @@ export * from './npy.js';
 export * from './csv.js';
 export * from './load.js';
 export * from './summary.js';
+export * from './arrays.js';

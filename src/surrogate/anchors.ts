@@ -1,5 +1,6 @@
 import { Rng, type NamedArray } from '../engine/index.js';
 import type { Dataset } from '../data/dataset.js';
+import { concatArrays } from '../data/arrays.js';
 import type { ModelInfo } from './model.js';
 
 /** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
@@ -97,8 +98,8 @@ export class AnchorData {
     this.rows.forEach((n, k) => {
       if (n < 2) throw new Error(`anchor λ = ${lambdas[k]} has ${n} rows; at least 2 are needed`);
     });
-    this.pooledY = concat(y);
-    this.pooledX = concat(x);
+    this.pooledY = concatArrays(y);
+    this.pooledX = concatArrays(x);
     this.bounds = dataBounds(this.pooledY, dim);
     this.byClass = x.map((xs, k) => {
       if (!categorical) return [];
@@ -219,15 +220,6 @@ export class AnchorData {
   }
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * Output bandwidth from the data: the median distance to the 7th nearest neighbour among pooled

@@ -1,3 +1,4 @@
+import { concatArrays } from '../data/arrays.js';
 import { tf, Rng } from '../engine/index.js';
 import { disposeReferences } from '../lagrangian/index.js';
 import { solveAssignmentWithDuals } from '../ot/exact.js';
@@ -159,7 +160,7 @@ export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng)
     xHats.push(xHat);
     pots.push(pot);
   }
-  return { k, y: concat(ys), x: concat(xs), yHat: concat(yHats), xHat: concat(xHats), potential: concat64(pots) };
+  return { k, y: concatArrays(ys), x: concatArrays(xs), yHat: concatArrays(yHats), xHat: concatArrays(xHats), potential: concatArrays(pots) };
 }
 
 /** Add w · ‖x_i − x'_j‖² (standardised) with w large against the typical transport cost. */
@@ -178,22 +179,4 @@ function addConditionPenalty(cost: Float64Array, xs: Float32Array, xt: Float32Ar
   }
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
-function concat64(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -2,6 +2,7 @@ import { tf, Adam, adamW, Rng, type ParamStore } from '../engine/index.js';
 import { disposeReferences, type PathContext } from '../lagrangian/index.js';
 import { cTransform, dualTrainingLoss } from '../ot/index.js';
 import type { Dataset } from '../data/dataset.js';
+import { concatArrays } from '../data/arrays.js';
 import { AnchorData, Standardizer } from './anchors.js';
 import { couplePair, type Coupling } from './couplings.js';
 import { ClotNetworks, ClotSurrogate, PRESET_SETTINGS, resolveClotOptions, type ClotOptions } from './clot.js';
@@ -271,9 +272,9 @@ class Trainer {
     let loss = NaN;
     for (let i = 0; i < steps; i++) {
       const parts = batches();
-      const y = concat(parts.map((p) => p.y));
-      const x = concat(parts.map((p) => p.x));
-      const yHat = concat(parts.map((p) => p.yHat));
+      const y = concatArrays(parts.map((p) => p.y));
+      const x = concatArrays(parts.map((p) => p.x));
+      const yHat = concatArrays(parts.map((p) => p.yHat));
       const n = y.length / this.anchors.dim;
       tf.tidy(() => {
         const y0 = tf.tensor2d(y, [n, this.anchors.dim]);
@@ -411,13 +412,4 @@ function mean(v: ArrayLike<number>): number {
   return v.length ? s / v.length : NaN;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 

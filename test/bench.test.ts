@@ -119,8 +119,9 @@ describe('tasks', () => {
 describe('fit options per method', () => {
   it("passes the paper's CLOT settings to CLOT presets only, quick and extra options on top", () => {
     const spec = TASKS.cancer_reward;
-    expect(fitOptionsFor(spec, 'full', { seed: 2 })).toEqual({ alpha: 0.01, bandwidth: 1, condBandwidth: 1, seed: 2 });
-    expect(fitOptionsFor(spec, 'euclidean', { seed: 0, quick: true, fit: { alpha: 0.5 } })).toEqual({ ...QUICK_CLOT, alpha: 0.5, bandwidth: 1, condBandwidth: 1, seed: 0 });
+    expect(spec.clot).toMatchObject({ bandwidth: 1, condBandwidth: 1 }); // the paper's h_y, h_x
+    expect(fitOptionsFor(spec, 'full', { seed: 2 })).toEqual({ ...spec.clot, seed: 2 });
+    expect(fitOptionsFor(spec, 'euclidean', { seed: 0, quick: true, fit: { alpha: 0.5 } })).toEqual({ ...spec.clot, ...QUICK_CLOT, alpha: 0.5, seed: 0 });
     expect(fitOptionsFor(spec, 'direct', { seed: 1 })).toEqual({ seed: 1 });
     expect(() => fitOptionsFor(spec, 'nope', { seed: 0 })).toThrow(/unknown method 'nope'/);
     expect(methodLabel('full')).toContain('K_θ−Û');
@@ -141,7 +142,7 @@ describe('running methods', () => {
         svg = demoFigureSvg(model, p, table, 3);
       },
     });
-    expect(run.fitOptions).toMatchObject({ alpha: 0.05, bandwidth: 0.05, couplingCap: 16 });
+    expect(run.fitOptions).toMatchObject({ ...spec.clot, couplingCap: 16 });
     expect(run.perLevel).toHaveLength(2);
     for (const l of run.perLevel) for (const k of ['w2', 'nll', 'cd']) expect(Number.isFinite(l[k])).toBe(true);
     expect(run.fitSeconds).toBeGreaterThan(0);

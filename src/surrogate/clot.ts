@@ -90,7 +90,7 @@ export const CLOT_DEFAULTS = {
   couplingCap: 128,
   couplingRounds: 1,
   metricStepsPerRound: 30,
-  mapSteps: 150,
+  mapSteps: 300,
   batchSize: 128,
   splinePretrainSteps: 60,
   splineRefitEvery: 30,

@@ -4,7 +4,7 @@
  */
 import { concatArrays } from '../data/arrays.js';
 import type { Dataset } from '../data/dataset.js';
-import { Adam, Rng, tf, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
+import { Adam, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
 import type { ModelInfo, ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
 
@@ -219,12 +219,6 @@ export function prefixed(prefix: string, record: Record<string, NamedArray>): Re
   return out;
 }
 
-/** Linear decay of the learning rate over the second half of training (stable last steps). */
-export function learningRate(base: number, step: number, total: number): number {
-  const half = total / 2;
-  if (step < half) return base;
-  return base * (1 - 0.9 * ((step - half) / Math.max(1, total - half)));
-}
 
 export interface TrainLoopOptions {
   phase: string;

@@ -4,7 +4,7 @@ export { Rng } from './rng.js';
 export { ParamStore } from './params.js';
 export { Mlp, activate } from './nets.js';
 export type { MlpConfig, ConditionSpec, Activation, Film } from './nets.js';
-export { Adam, adamW } from './optim.js';
+export { Adam, adamW, learningRate } from './optim.js';
 export type { AdamOptions } from './optim.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export type { NamedArray } from './safetensors.js';

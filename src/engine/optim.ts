@@ -104,3 +104,10 @@ export class Adam {
 export function adamW(options: Omit<AdamOptions, 'decoupled'>): Adam {
   return new Adam({ weightDecay: 1e-4, ...options, decoupled: true });
 }
+
+/** Learning-rate schedule: constant for the first half, then linear decay to 10% of the base. */
+export function learningRate(base: number, step: number, total: number): number {
+  const half = total / 2;
+  if (step < half) return base;
+  return base * (1 - 0.9 * ((step - half) / Math.max(1, total - half)));
+}

@@ -1,4 +1,4 @@
-import { tf, Adam, adamW, Rng, type ParamStore } from '../engine/index.js';
+import { tf, Adam, adamW, Rng, learningRate, type ParamStore } from '../engine/index.js';
 import { disposeReferences, type PathContext } from '../lagrangian/index.js';
 import { cTransform, dualTrainingLoss } from '../ot/index.js';
 import type { Dataset } from '../data/dataset.js';
@@ -169,9 +169,16 @@ class Trainer {
     const dim = this.anchors.dim;
     const cond = this.anchors.cond;
     const losses = couplings.map(() => NaN);
-    const opts = nets.pairs.map(() => new Adam({ lr: 2e-3, clipNorm: 10 }));
+    // Separate optimisers for T_k and g_k: under one global-norm clip a large g gradient would
+    // starve the map's update.
+    const mapOpts = nets.pairs.map(() => new Adam({ lr: 3e-3, clipNorm: 10 }));
+    const gOpts = nets.pairs.map(() => new Adam({ lr: 3e-3, clipNorm: 10 }));
+    // The discrete potentials are in cost units: scale them to O(1) once per pair. Couplings
+    // within singleton groups (one row per condition) have no potential to learn.
+    const potScales = couplings.map((c) => Math.sqrt(mean(Array.from(c.potential, (p) => p * p))));
     const batch = Math.max(o.batchSize, 256);
     for (let step = 1; step <= o.mapSteps; step++) {
+      for (const opt of [...mapOpts, ...gOpts]) opt.lr = learningRate(3e-3, step - 1, o.mapSteps);
       couplings.forEach((c, k) => {
         const pair = nets.pairs[k];
         const total = c.y.length / dim;
@@ -192,24 +199,25 @@ class Trainer {
         tf.tidy(() => {
           const yT = tf.tensor2d(y, [n, dim]);
           const yHatT = tf.tensor2d(yHat, [n, dim]);
-          const potT = tf.tensor1d(pot);
           const condT = nets.netCondition(x, n);
-          const condHat = nets.netCondition(xHat, n);
-          // The discrete potentials are in cost units; scale them to O(1) for the regression.
-          const potScale = Math.max(1e-6, Math.sqrt(mean(Array.from(pot, (p) => p * p))));
-          const r = opts[k].minimize(() => {
+          const r = mapOpts[k].minimize(() => {
             const mapped = pair.push(yT, nets.standardY(yT), nets.film(pair.map, condT), nets.yScale);
-            const mapLoss = tf.mean(tf.sum(tf.square(tf.div(tf.sub(mapped, yHatT), nets.yScale)), 1));
-            const g = pair.potential(nets.standardY(yHatT), nets.film(pair.g, condHat));
-            const gLoss = tf.mean(tf.square(tf.div(tf.sub(g, potT), potScale)));
-            return tf.add(mapLoss, tf.mul(gLoss, 0.1)) as tf.Scalar;
-          }, pair.variables());
+            return tf.mean(tf.sum(tf.square(tf.div(tf.sub(mapped, yHatT), nets.yScale)), 1)) as tf.Scalar;
+          }, pair.map.params.list());
           losses[k] = r.loss;
+          if (potScales[k] > 1e-9) {
+            const potT = tf.tensor1d(pot);
+            const condHat = nets.netCondition(xHat, n);
+            gOpts[k].minimize(() => {
+              const g = pair.potential(nets.standardY(yHatT), nets.film(pair.g, condHat));
+              return tf.mean(tf.square(tf.div(tf.sub(g, potT), potScales[k]))) as tf.Scalar;
+            }, pair.g.params.list());
+          }
         });
       });
       if (step % 25 === 0 || step === o.mapSteps) this.report('maps', step, o.mapSteps, { fit: mean(losses) });
     }
-    for (const opt of opts) opt.dispose();
+    for (const opt of [...mapOpts, ...gOpts]) opt.dispose();
     return losses;
   }
 

@@ -14,6 +14,7 @@ import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { fitModel, isMethod, METHODS, type FitModelOptions } from '../baselines/registry.js';
 import { ProgressDisplay } from './progress.js';
+import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
 
 interface FitCliOptions {
   out: string;
@@ -59,35 +60,9 @@ export type FitMessage =
   | { type: 'done'; info: ModelInfo }
   | { type: 'error'; message: string };
 
-// ---- option parsers: malformed values are usage errors (exit 2), like the other commands ----
 
-function finiteNumber(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError('expected a number');
-  return v;
-}
 
-function positiveNumber(value: string): number {
-  const v = finiteNumber(value);
-  if (!(v > 0)) throw new InvalidArgumentError('expected a positive number');
-  return v;
-}
 
-function nonNegativeNumber(value: string): number {
-  const v = finiteNumber(value);
-  if (!(v >= 0)) throw new InvalidArgumentError('expected a number ≥ 0');
-  return v;
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
-
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value.trim())) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
 
 export function numberList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());

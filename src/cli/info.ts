@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { datasetSummary, defaultSidecarPath, loadDataset, type DatasetSummary } from '../data/index.js';
+import { nonNegativeInt } from './parsers.js';
 
 interface InfoOptions {
   meta?: string;
@@ -11,10 +12,6 @@ interface InfoOptions {
   json?: boolean;
 }
 
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
 
 function nameList(value: string): string[] {
   const names = value.split(',').map((s) => s.trim());

@@ -4,6 +4,7 @@ import { loadModel } from '../baselines/registry.js';
 import { readRowsFile } from '../data/index.js';
 import { modelFigureSvg } from '../bench/figure.js';
 import { writePlot } from '../bench/render.js';
+import { nonNegativeInt, positiveInt } from './parsers.js';
 
 interface PlotOptions {
   out: string;
@@ -31,15 +32,7 @@ function dimPair(value: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
 
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
 
 function scale(value: string): number {
   const v = Number(value);

@@ -9,6 +9,7 @@ import { readRowsFile, writeNpy } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../baselines/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
+import { finiteNumber, nonNegativeInt, positiveInt } from './parsers.js';
 
 interface RowSource {
   from?: string;
@@ -30,21 +31,8 @@ interface TrajectoryCliOptions extends RowSource {
 /** Largest output written (values); beyond it the user should split the job. */
 const MAX_VALUES = 2 ** 28;
 
-function finiteNumber(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError('expected a number');
-  return v;
-}
 
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a non-negative integer');
-  return Number(value);
-}
 
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value.trim())) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
 
 /** Round off float noise of a grid (0.1 + 0.2 → 0.3) without moving real values. */
 function clean(v: number): number {

@@ -5,6 +5,7 @@ import { loadModel } from '../baselines/registry.js';
 import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { createServer, isLoopback, type ReferenceData } from './index.js';
+import { positiveInt } from '../cli/parsers.js';
 
 export interface ServeOptions {
   port: number;
@@ -18,10 +19,6 @@ export function parsePort(value: string): number {
   return Number(value);
 }
 
-function positiveInt(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
-}
 
 /** True samples to show beside the surrogate; their columns must match the model's. */
 function referenceFrom(file: string, model: TrajectoryModel): ReferenceData {

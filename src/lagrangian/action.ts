@@ -38,6 +38,7 @@ export class Lagrangian {
     const s = head.shape[1] + 1;
     const delta = tf.add(step, 1e-6) as Tensor3D;
     const quad = this.metric.quadraticForm(head, delta, ctx.film);
+    if (this.potential && !ctx.refs) throw new Error('the density potential needs the paths\' reference sets (PathContext.refs)');
     const u = this.potential && ctx.refs ? this.potential.evaluate(head, ctx.refs) : null;
     if (this.form === 'reference') {
       const length = tf.sum(tf.sqrt(tf.add(quad, 1e-12)), 1);

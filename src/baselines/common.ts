@@ -4,9 +4,10 @@
  */
 import { concatArrays } from '../data/arrays.js';
 import type { Dataset } from '../data/dataset.js';
-import { Adam, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
+import { Adam, Mlp, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
 import type { ModelInfo, ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
+import { writeModelDir } from '../surrogate/persist.js';
 
 /** Most first-anchor rows a model keeps for `anchorRows` (a seeded subsample beyond this). */
 export const MAX_STORED_ROWS = 2000;
@@ -324,4 +325,34 @@ export function checkStoredSettings(
     !!st && Array.isArray(st.mean) && Array.isArray(st.std) && st.mean.length === n && st.std.length === n && st.std.every((s) => s > 0);
   if (!sized(config.yStd, info.dim)) throw bad(`lacks the output standardisation for ${info.dim} columns`);
   if (info.cond > 0 && !info.categorical && !sized(config.xStd, info.cond)) throw bad(`lacks the condition standardisation for ${info.cond} columns`);
+}
+
+/**
+ * What Direct and the flow baselines share: one network, its settings and the stored first-anchor
+ * rows — drawing anchor rows, saving (weights under `weightsPrefix`) and disposing.
+ */
+export abstract class SingleNetModel<Config extends object> {
+  constructor(
+    readonly info: ModelInfo,
+    protected readonly config: Config,
+    protected readonly net: Mlp,
+    protected readonly firstRows: Float32Array,
+    private readonly weightsPrefix: string,
+  ) {}
+
+  anchorRows(klass: number | null, n: number, seed: number): Float32Array {
+    return drawAnchorRows(this.info, this.firstRows, klass, n, seed);
+  }
+
+  async save(path: string): Promise<void> {
+    const width = this.info.dim + this.info.cond;
+    writeModelDir(path, { info: this.info, options: { ...this.config } as Record<string, unknown> }, {
+      ...prefixed(this.weightsPrefix, this.net.params.toRecord()),
+      anchor_rows: { shape: [this.firstRows.length / width, width], data: this.firstRows },
+    });
+  }
+
+  dispose(): void {
+    this.net.params.dispose();
+  }
 }

@@ -6,7 +6,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { initEngine, Mlp, Rng, tf, type Activation, type NamedArray, type Scalar, type Tensor2D } from '../engine/index.js';
 import { checkLambda, checkRows, trajectoryBySampling, type ModelInfo, type TrajectoryModel } from '../surrogate/model.js';
-import { writeModelDir, type StoredModel } from '../surrogate/persist.js';
+import type { StoredModel } from '../surrogate/persist.js';
 import type { CommonFitOptions } from '../surrogate/progress.js';
 import {
   anchorTimes,
@@ -19,19 +19,18 @@ import {
   conditionSpec,
   conditionTensor,
   destandardizeInto,
-  drawAnchorRows,
   fitStandardizer,
   hiddenLayers,
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
-  prefixed,
   requireTensor,
   standardize,
   storedAnchorRows,
   timeOf,
   trainLoop,
   type Standardizer,
+  SingleNetModel,
 } from './common.js';
 
 export interface DirectOptions extends CommonFitOptions {
@@ -53,13 +52,10 @@ interface DirectConfig {
   xStd: Standardizer | null;
 }
 
-class DirectModel implements TrajectoryModel {
-  constructor(
-    readonly info: ModelInfo,
-    private readonly config: DirectConfig,
-    private readonly net: Mlp,
-    private readonly firstRows: Float32Array,
-  ) {}
+class DirectModel extends SingleNetModel<DirectConfig> implements TrajectoryModel {
+  constructor(info: ModelInfo, config: DirectConfig, net: Mlp, firstRows: Float32Array) {
+    super(info, config, net, firstRows, 'net.');
+  }
 
   sample(rows: Float32Array, lambda: number): Float32Array {
     checkLambda(this.info, lambda);
@@ -86,21 +82,6 @@ class DirectModel implements TrajectoryModel {
     return trajectoryBySampling(this, rows, lambdas);
   }
 
-  anchorRows(klass: number | null, n: number, seed: number): Float32Array {
-    return drawAnchorRows(this.info, this.firstRows, klass, n, seed);
-  }
-
-  async save(path: string): Promise<void> {
-    const width = this.info.dim + this.info.cond;
-    writeModelDir(path, { info: this.info, options: { ...this.config } }, {
-      ...prefixed('net.', this.net.params.toRecord()),
-      anchor_rows: { shape: [this.firstRows.length / width, width], data: this.firstRows },
-    });
-  }
-
-  dispose(): void {
-    this.net.params.dispose();
-  }
 }
 
 function buildNet(info: ModelInfo, config: DirectConfig, seed: number): Mlp {

@@ -11,7 +11,7 @@
 import { initEngine, Mlp, Rng, tf, type Activation, type Film, type NamedArray, type Scalar, type Tensor, type Tensor2D } from '../engine/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { checkLambda, checkRows, type ModelInfo, type ModelKind, type TrajectoryModel } from '../surrogate/model.js';
-import { writeModelDir, type StoredModel } from '../surrogate/persist.js';
+import type { StoredModel } from '../surrogate/persist.js';
 import type { CommonFitOptions, ProgressHook } from '../surrogate/progress.js';
 import {
   anchorTimes,
@@ -21,14 +21,12 @@ import {
   conditionBlock,
   conditionSpec,
   destandardizeInto,
-  drawAnchorRows,
   fitStandardizer,
   hiddenLayers,
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
   locate,
-  prefixed,
   requireTensor,
   standardize,
   storedAnchorRows,
@@ -36,6 +34,7 @@ import {
   TIME_FEATURES,
   trainLoop,
   type Standardizer,
+  SingleNetModel,
 } from './common.js';
 import { pairAnchors, type AnchorBlock, type Pairing } from './pairing.js';
 
@@ -272,13 +271,10 @@ export function trainVelocity(
 }
 
 /** A trained velocity field and what it needs to push rows through time. */
-export class FlowModel implements TrajectoryModel {
-  constructor(
-    readonly info: ModelInfo,
-    private readonly config: FlowConfig,
-    private readonly net: Mlp,
-    private readonly firstRows: Float32Array,
-  ) {}
+export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryModel {
+  constructor(info: ModelInfo, config: FlowConfig, net: Mlp, firstRows: Float32Array) {
+    super(info, config, net, firstRows, 'velocity.');
+  }
 
   sample(rows: Float32Array, lambda: number): Float32Array {
     return this.trajectory(rows, [lambda]);
@@ -387,21 +383,6 @@ export class FlowModel implements TrajectoryModel {
     return results;
   }
 
-  anchorRows(klass: number | null, n: number, seed: number): Float32Array {
-    return drawAnchorRows(this.info, this.firstRows, klass, n, seed);
-  }
-
-  async save(path: string): Promise<void> {
-    const width = this.info.dim + this.info.cond;
-    writeModelDir(path, { info: this.info, options: { ...this.config } }, {
-      ...prefixed('velocity.', this.net.params.toRecord()),
-      anchor_rows: { shape: [this.firstRows.length / width, width], data: this.firstRows },
-    });
-  }
-
-  dispose(): void {
-    this.net.params.dispose();
-  }
 }
 
 /** Wrap a trained velocity net as a model, with the training summary in its info. */

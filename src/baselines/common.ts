@@ -8,6 +8,9 @@ import { Adam, Mlp, Rng, tf, learningRate, type ConditionSpec, type NamedArray, 
 import type { ModelInfo, ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
 import { writeModelDir } from '../surrogate/persist.js';
+import { intervalOf } from '../surrogate/anchors.js';
+
+export { anchorTimes } from '../surrogate/anchors.js';
 
 /** Most first-anchor rows a model keeps for `anchorRows` (a seeded subsample beyond this). */
 export const MAX_STORED_ROWS = 2000;
@@ -38,27 +41,9 @@ export function checkTrainingSet(train: Dataset): void {
   if (train.categorical && cond !== 1) throw new Error(`a categorical condition must be one column, got ${cond}`);
 }
 
-/** Anchor times in [0, 1]: real λ spacing, or k/K as the reference code uses. */
-export function anchorTimes(levels: number[], equalSpacing = false): number[] {
-  const K = levels.length - 1;
-  if (equalSpacing) return levels.map((_, k) => k / K);
-  const span = levels[K] - levels[0];
-  return levels.map((l, k) => (k === K ? 1 : (l - levels[0]) / span));
-}
-
-/** Segment index k and local position s ∈ [0, 1] of λ within [λ_k, λ_{k+1}]. */
-export function locate(anchors: number[], lambda: number): { k: number; s: number } {
-  const K = anchors.length - 1;
-  if (lambda <= anchors[0]) return { k: 0, s: 0 };
-  if (lambda >= anchors[K]) return { k: K - 1, s: 1 };
-  let k = 0;
-  while (k < K - 1 && lambda > anchors[k + 1]) k++;
-  return { k, s: (lambda - anchors[k]) / (anchors[k + 1] - anchors[k]) };
-}
-
 /** Anchor time of a λ (piecewise linear through the anchors, so it honours either spacing). */
 export function timeOf(anchors: number[], times: number[], lambda: number): number {
-  const { k, s } = locate(anchors, lambda);
+  const { k, s } = intervalOf(anchors, lambda);
   return times[k] + s * (times[k + 1] - times[k]);
 }
 

@@ -12,6 +12,7 @@ import { initEngine, Mlp, Rng, tf, type Activation, type Film, type NamedArray, 
 import type { Dataset } from '../data/dataset.js';
 import { checkLambda, checkRows, type ModelInfo, type ModelKind, type TrajectoryModel } from '../surrogate/model.js';
 import type { StoredModel } from '../surrogate/persist.js';
+import { intervalOf } from '../surrogate/anchors.js';
 import type { CommonFitOptions, ProgressHook } from '../surrogate/progress.js';
 import {
   anchorTimes,
@@ -26,7 +27,6 @@ import {
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
-  locate,
   requireTensor,
   standardize,
   storedAnchorRows,
@@ -347,7 +347,7 @@ export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryM
         const h = 1 / nSteps;
         let done = 0; // full steps taken on this segment
         while (r < sorted.length) {
-          const loc = locate(anchors, sorted[r]);
+          const loc = intervalOf(anchors, sorted[r]);
           if (loc.k > k) break; // belongs to a later segment
           const full = Math.min(nSteps, Math.floor(loc.s * nSteps + 1e-9));
           while (done < full) {

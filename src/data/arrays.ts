@@ -11,3 +11,10 @@ export function concatArrays(blocks: (Float32Array | Float64Array)[]): Float32Ar
   }
   return out;
 }
+
+/** Rows `index` (in that order) of a row-major matrix of the given width. */
+export function pickRows(values: Float32Array, width: number, index: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(index.length * width);
+  for (let i = 0; i < index.length; i++) out.set(values.subarray(index[i] * width, (index[i] + 1) * width), i * width);
+  return out;
+}

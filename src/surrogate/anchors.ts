@@ -1,17 +1,20 @@
 import { Rng, type NamedArray } from '../engine/index.js';
-import type { Dataset } from '../data/dataset.js';
-import { concatArrays } from '../data/arrays.js';
+import { joinColumns, splitColumns, type Dataset } from '../data/dataset.js';
+import { concatArrays, pickRows } from '../data/arrays.js';
 import type { ModelInfo } from './model.js';
 
 /** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
-export function anchorTimes(lambdas: number[], equalSpacing: boolean): number[] {
+export function anchorTimes(lambdas: number[], equalSpacing = false): number[] {
   const k = lambdas.length - 1;
   if (equalSpacing) return lambdas.map((_, i) => i / k);
   const span = lambdas[k] - lambdas[0];
   return lambdas.map((l) => (l - lambdas[0]) / span);
 }
 
-/** The interval k (t_k ≤ t ≤ t_{k+1}) holding time t and the position s ∈ [0, 1] inside it. */
+/**
+ * The interval k (t_k ≤ t ≤ t_{k+1}) holding t and the position s ∈ [0, 1] inside it; t outside
+ * the range clamps to the first or last interval's end. Works on λ values or anchor times alike.
+ */
 export function intervalOf(times: number[], t: number): { k: number; s: number } {
   const last = times.length - 2;
   let k = 0;
@@ -120,22 +123,10 @@ export class AnchorData {
   }
 
   static fromDataset(ds: Dataset): AnchorData {
-    const width = ds.dim + ds.cond;
-    const ys: Float32Array[] = [];
-    const xs: Float32Array[] = [];
-    for (const rows of ds.data) {
-      const n = rows.length / width;
-      const y = new Float32Array(n * ds.dim);
-      const x = new Float32Array(n * ds.cond);
-      for (let i = 0; i < n; i++) {
-        for (let d = 0; d < ds.dim; d++) y[i * ds.dim + d] = rows[i * width + d];
-        for (let c = 0; c < ds.cond; c++) x[i * ds.cond + c] = rows[i * width + ds.dim + c];
-      }
-      ys.push(y);
-      xs.push(x);
-    }
-    return new AnchorData(ds.levels.slice(), ys, xs, ds.dim, ds.cond, ds.categorical, ds.classes);
+    const parts = ds.data.map((rows) => splitColumns(rows, ds.dim, ds.cond));
+    return new AnchorData(ds.levels.slice(), parts.map((p) => p.y), parts.map((p) => p.x), ds.dim, ds.cond, ds.categorical, ds.classes);
   }
+
 
   /** Random rows (y, x) of anchor k. */
   sample(k: number, n: number, rng: Rng): { y: Float32Array; x: Float32Array; index: Int32Array } {
@@ -144,14 +135,7 @@ export class AnchorData {
   }
 
   gather(k: number, index: Int32Array): { y: Float32Array; x: Float32Array } {
-    const { dim, cond } = this;
-    const y = new Float32Array(index.length * dim);
-    const x = new Float32Array(index.length * cond);
-    index.forEach((r, i) => {
-      for (let d = 0; d < dim; d++) y[i * dim + d] = this.y[k][r * dim + d];
-      for (let c = 0; c < cond; c++) x[i * cond + c] = this.x[k][r * cond + c];
-    });
-    return { y, x };
+    return { y: pickRows(this.y[k], this.dim, index), x: pickRows(this.x[k], this.cond, index) };
   }
 
   /**
@@ -183,13 +167,7 @@ export class AnchorData {
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n must be a positive integer, got ${n}`);
     const index = Int32Array.from({ length: n }, (_, i) => (n <= pool.length ? pool[rng.permutation(pool.length)[i]] : pool[rng.int(pool.length)]));
     const { y, x } = this.gather(0, index);
-    const width = this.dim + this.cond;
-    const out = new Float32Array(n * width);
-    for (let i = 0; i < n; i++) {
-      out.set(y.subarray(i * this.dim, (i + 1) * this.dim), i * width);
-      out.set(x.subarray(i * this.cond, (i + 1) * this.cond), i * width + this.dim);
-    }
-    return out;
+    return joinColumns(y, x, this.dim, this.cond);
   }
 
   toRecord(): Record<string, NamedArray> {
@@ -234,7 +212,7 @@ export function autoBandwidth(a: AnchorData): number {
     for (let c = 0; c < a.classes; c++) {
       const idx: number[] = [];
       for (let i = 0; i < n; i++) if (a.pooledX[i] === c) idx.push(i);
-      if (idx.length) groups.push(pick(a.pooledY, a.dim, Int32Array.from(idx)));
+      if (idx.length) groups.push(pickRows(a.pooledY, a.dim, idx));
     }
   } else {
     groups.push(a.pooledY);
@@ -271,8 +249,3 @@ export function autoCondBandwidth(a: AnchorData): number {
   return mean * Math.pow(n, -1 / (a.cond + 4));
 }
 
-function pick(v: Float32Array, width: number, index: Int32Array): Float32Array {
-  const out = new Float32Array(index.length * width);
-  index.forEach((r, i) => out.set(v.subarray(r * width, (r + 1) * width), i * width));
-  return out;
-}

@@ -10,10 +10,11 @@ import {
   type PathContext,
 } from '../lagrangian/index.js';
 import { PairNets } from '../ot/dual.js';
+import { splitColumns } from '../data/dataset.js';
 import { checkLambda, checkRows, type ModelInfo, type TrajectoryModel } from './model.js';
 import { writeModelDir, type StoredModel } from './persist.js';
 import type { CommonFitOptions } from './progress.js';
-import { AnchorData, anchorTimes, autoBandwidth, autoCondBandwidth, dataBounds, intervalOf, Standardizer } from './anchors.js';
+import { AnchorData, autoBandwidth, autoCondBandwidth, intervalOf, Standardizer } from './anchors.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
 export const CLOT_PRESETS: ClotPreset[] = ['full', 'k-theta', 'euclidean-potential', 'euclidean', 'nlot', 'nlot-potential'];
@@ -265,14 +266,12 @@ const CHUNK = 8192;
 /** A fitted CLOT surrogate: chained anchor maps, then the spline path of the interval at λ. */
 export class ClotSurrogate implements TrajectoryModel {
   readonly info: ModelInfo;
-  readonly times: number[];
 
   constructor(
     readonly nets: ClotNetworks,
     training: Record<string, unknown>,
   ) {
     const a = nets.anchors;
-    this.times = anchorTimes(a.lambdas, nets.options.equalSpacing);
     this.info = {
       kind: 'clot',
       method: nets.options.preset,
@@ -286,29 +285,26 @@ export class ClotSurrogate implements TrajectoryModel {
     };
   }
 
-  private time(lambda: number): number {
-    checkLambda(this.info, lambda);
-    const a = this.info.anchors;
-    const k = Math.min(a.length - 2, Math.max(0, a.findIndex((l, i) => i < a.length - 1 && lambda >= l && lambda <= a[i + 1])));
-    const local = (lambda - a[k]) / (a[k + 1] - a[k]);
-    return this.times[k] + Math.min(1, Math.max(0, local)) * (this.times[k + 1] - this.times[k]);
-  }
-
   sample(rows: Float32Array, lambda: number): Float32Array {
     return this.trajectory(rows, [lambda]);
   }
 
   trajectory(rows: Float32Array, lambdas: number[]): Float32Array {
     const n = checkRows(this.info, rows);
-    const ts = lambdas.map((l) => this.time(l));
+    // Position inside an interval is interval-local, so it is the same under the real λ spacing and
+    // under equal spacing (equalSpacing changes nothing here; it matters to time-based baselines).
+    const intervals = lambdas.map((l) => {
+      checkLambda(this.info, l);
+      return intervalOf(this.info.anchors, l);
+    });
     const { dim, cond } = this.info;
     const width = dim + cond;
     const out = new Float32Array(lambdas.length * n * width);
     for (let start = 0; start < n; start += CHUNK) {
       const count = Math.min(CHUNK, n - start);
       const chunk = rows.subarray(start * width, (start + count) * width);
-      const values = this.pushChunk(chunk, count, ts);
-      ts.forEach((_, li) => {
+      const values = this.pushChunk(chunk, count, intervals);
+      intervals.forEach((_, li) => {
         const block = values[li];
         for (let i = 0; i < count; i++) {
           const o = (li * n + start + i) * width;
@@ -324,18 +320,11 @@ export class ClotSurrogate implements TrajectoryModel {
    * Outputs at each time for one chunk of rows: chained maps to the interval, then its spline.
    * A time exactly at an anchor is the chained maps' output itself (the path's end point).
    */
-  private pushChunk(chunk: Float32Array, count: number, ts: number[]): Float32Array[] {
+  private pushChunk(chunk: Float32Array, count: number, intervals: { k: number; s: number }[]): Float32Array[] {
     const { dim, cond } = this.info;
-    const width = dim + cond;
-    const y = new Float32Array(count * dim);
-    const x = new Float32Array(count * cond);
-    for (let i = 0; i < count; i++) {
-      for (let d = 0; d < dim; d++) y[i * dim + d] = chunk[i * width + d];
-      for (let c = 0; c < cond; c++) x[i * cond + c] = chunk[i * width + dim + c];
-    }
-    // Each time as (maps applied before it, position s inside the next interval, or s = 1 at its end).
-    const intervals = ts.map((t) => intervalOf(this.times, t));
-    const results: Float32Array[] = new Array(ts.length);
+    const { y, x } = splitColumns(chunk, dim, cond);
+    // Each λ as (maps applied before it, position s inside the next interval, or s = 1 at its end).
+    const results: Float32Array[] = new Array(intervals.length);
     intervals.forEach((iv, i) => {
       if (iv.k === 0 && iv.s === 0) results[i] = y;
     });
@@ -471,4 +460,3 @@ export function loadClot(stored: StoredModel, tensors: Record<string, NamedArray
   return new ClotSurrogate(nets, info.training ?? {});
 }
 
-export { dataBounds };

@@ -2,7 +2,7 @@ import { tf, Adam, adamW, Rng, learningRate, type ParamStore } from '../engine/i
 import { disposeReferences, type PathContext } from '../lagrangian/index.js';
 import { cTransform, dualTrainingLoss } from '../ot/index.js';
 import type { Dataset } from '../data/dataset.js';
-import { concatArrays } from '../data/arrays.js';
+import { concatArrays, pickRows } from '../data/arrays.js';
 import { AnchorData, Standardizer } from './anchors.js';
 import { couplePair, type Coupling } from './couplings.js';
 import { ClotNetworks, ClotSurrogate, PRESET_SETTINGS, resolveClotOptions, type ClotOptions } from './clot.js';
@@ -154,12 +154,7 @@ class Trainer {
     const cond = this.anchors.cond;
     const total = c.y.length / dim;
     const idx = this.rng.sample(total, Math.min(n, total));
-    const pick = (v: Float32Array, w: number) => {
-      const out = new Float32Array(idx.length * w);
-      idx.forEach((r, i) => out.set(v.subarray(r * w, (r + 1) * w), i * w));
-      return out;
-    };
-    return { k: c.k, y: pick(c.y, dim), x: pick(c.x, cond), yHat: pick(c.yHat, dim) };
+    return { k: c.k, y: pickRows(c.y, dim, idx), x: pickRows(c.x, cond, idx), yHat: pickRows(c.yHat, dim, idx) };
   }
 
   /** Regress T_k onto the coupled targets and g_k onto the discrete dual potentials. */
@@ -184,18 +179,11 @@ class Trainer {
         const total = c.y.length / dim;
         const idx = this.rng.sample(total, Math.min(batch, total));
         const n = idx.length;
-        const y = new Float32Array(n * dim);
-        const yHat = new Float32Array(n * dim);
-        const x = new Float32Array(n * cond);
-        const xHat = new Float32Array(n * cond);
-        const pot = new Float32Array(n);
-        idx.forEach((r, i) => {
-          y.set(c.y.subarray(r * dim, (r + 1) * dim), i * dim);
-          yHat.set(c.yHat.subarray(r * dim, (r + 1) * dim), i * dim);
-          x.set(c.x.subarray(r * cond, (r + 1) * cond), i * cond);
-          xHat.set(c.xHat.subarray(r * cond, (r + 1) * cond), i * cond);
-          pot[i] = c.potential[r];
-        });
+        const y = pickRows(c.y, dim, idx);
+        const yHat = pickRows(c.yHat, dim, idx);
+        const x = pickRows(c.x, cond, idx);
+        const xHat = pickRows(c.xHat, cond, idx);
+        const pot = Float32Array.from(idx, (r) => c.potential[r]);
         tf.tidy(() => {
           const yT = tf.tensor2d(y, [n, dim]);
           const yHatT = tf.tensor2d(yHat, [n, dim]);

@@ -354,6 +354,20 @@ describe('CLOT fitting', () => {
     expect(bytes('other').equals(bytes('full'))).toBe(false);
   });
 
+  it('fits g_k only when semi-dual steps follow (it serves only their c-transform)', async () => {
+    // Every pair starts from the same weights, so an untouched g is identical across pairs.
+    const gOf = (m: ClotSurrogate, k: number) => Object.values(m.nets.pairs[k].g.params.toRecord('')).map((a) => Array.from(a.data));
+    const mapOf = (m: ClotSurrogate, k: number) => Object.values(m.nets.pairs[k].map.params.toRecord('')).map((a) => Array.from(a.data));
+    const noDual = await fitClot(semis, { ...TINY, steps: 0, seed: 4 });
+    try {
+      expect(gOf(noDual, 0)).toEqual(gOf(noDual, 1));
+      expect(mapOf(noDual, 0)).not.toEqual(mapOf(noDual, 1));
+      expect(gOf(model, 0)).not.toEqual(gOf(model, 1));
+    } finally {
+      noDual.dispose();
+    }
+  });
+
   for (const preset of ['k-theta', 'euclidean', 'euclidean-potential', 'nlot', 'nlot-potential']) {
     it(`fits and samples with preset ${preset}`, async () => {
       const m = await fitModel(preset, semis, { ...TINY, seed: 3 });

@@ -290,6 +290,19 @@ describe('Adam / AdamW against hand-computed steps', () => {
     opt.dispose();
     v.dispose();
   });
+
+  it('skips the update, and does not count the step, when the loss is finite but a gradient is not', () => {
+    const v = tf.variable(tf.tensor1d([1, 4]));
+    const opt = new Adam({ lr: 0.1 });
+    // d/dv sqrt(v − 4) at v = 4 is infinite while the loss itself is finite.
+    const r = opt.minimize(() => tf.sum(tf.sqrt(tf.sub(v, tf.tensor1d([1, 4])))) as tf.Scalar, [v]);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(r.finite).toBe(false);
+    expect(opt.steps).toBe(0);
+    expect(Array.from(v.dataSync())).toEqual([1, 4]);
+    opt.dispose();
+    v.dispose();
+  });
 });
 
 describe('tensor memory hygiene', () => {

@@ -42,15 +42,19 @@ export class Adam {
     return this.t;
   }
 
-  /** Apply one update from gradients keyed by variable; returns the pre-clip global norm. */
+  /**
+   * Apply one update from gradients keyed by variable; returns the pre-clip global norm. A
+   * non-finite norm (a NaN or infinite gradient) leaves the variables and the state untouched.
+   */
   apply(vars: Variable[], grads: Tensor[]): number {
-    this.t += 1;
-    const t = this.t;
     let norm = 0;
     tf.tidy(() => {
       const sq = grads.map((g) => tf.sum(tf.square(g)));
       const normT = tf.sqrt(tf.addN(sq));
       norm = normT.dataSync()[0];
+      if (!Number.isFinite(norm)) return;
+      this.t += 1;
+      const t = this.t;
       const factor = this.clipNorm !== undefined && norm > this.clipNorm ? this.clipNorm / norm : 1;
       const bc1 = 1 - Math.pow(this.beta1, t);
       const bc2 = 1 - Math.pow(this.beta2, t);
@@ -82,11 +86,7 @@ export class Adam {
     const lossValue = value.dataSync()[0];
     const gradList = vars.map((v) => grads[v.name]);
     const finite = Number.isFinite(lossValue) && gradList.every((g) => g !== undefined);
-    let gradNorm = NaN;
-    if (finite) {
-      const normSq = tf.tidy(() => tf.addN(gradList.map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
-      if (Number.isFinite(normSq)) gradNorm = this.apply(vars, gradList);
-    }
+    const gradNorm = finite ? this.apply(vars, gradList) : NaN;
     value.dispose();
     for (const g of Object.values(grads)) g.dispose();
     return { loss: lossValue, gradNorm, finite: finite && Number.isFinite(gradNorm) };

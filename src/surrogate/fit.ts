@@ -37,6 +37,9 @@ export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<C
   }
 }
 
+/** Pairs per map-regression step: whole couplings of a few hundred pairs per step. */
+const MAP_BATCH = 256;
+
 class Trainer {
   private readonly rng: Rng;
   private readonly dualOpts: Adam[];
@@ -78,6 +81,7 @@ class Trainer {
     let couplings: Coupling[] = [];
     let metricLoss = NaN;
     const rounds = this.metricOpt ? o.couplingRounds : 1;
+    const refit = this.metricOpt !== null && o.metricStepsPerRound > 0;
     for (let r = 0; r < rounds; r++) {
       couplings = this.nets.pairs.map((_, k) => couplePair(this.nets, k, o.couplingCap, this.rng));
       this.report('couplings', r + 1, rounds, { cost: meanCouplingCost(this.nets, couplings) });
@@ -91,7 +95,7 @@ class Trainer {
       splineLoss = this.trainSpline(o.splineRefitSteps, 'spline refit', () => couplings.map((c) => this.subsample(c, o.batchSize)));
       await tick();
     }
-    if (this.metricOpt && o.metricStepsPerRound > 0) {
+    if (refit) {
       couplings = this.nets.pairs.map((_, k) => couplePair(this.nets, k, o.couplingCap, this.rng));
     }
     const mapLossWarm = this.fitMaps(couplings);
@@ -157,7 +161,7 @@ class Trainer {
     return { k: c.k, y: pickRows(c.y, dim, idx), x: pickRows(c.x, cond, idx), yHat: pickRows(c.yHat, dim, idx) };
   }
 
-  /** Regress T_k onto the coupled targets and g_k onto the discrete dual potentials. */
+  /** Regress T_k onto the coupled targets and, when dual steps follow, g_k onto the discrete dual potentials. */
   private fitMaps(couplings: Coupling[]): number[] {
     const o = this.nets.options;
     const nets = this.nets;
@@ -170,8 +174,10 @@ class Trainer {
     const gOpts = nets.pairs.map(() => new Adam({ lr: 3e-3, clipNorm: 10 }));
     // The discrete potentials are in cost units: scale them to O(1) once per pair. Couplings
     // within singleton groups (one row per condition) have no potential to learn.
-    const potScales = couplings.map((c) => Math.sqrt(mean(Array.from(c.potential, (p) => p * p))));
-    const batch = Math.max(o.batchSize, 256);
+    // g_k serves only the semi-dual steps (its c-transform); with none to follow it is not fitted.
+    const fitPotentials = o.steps > 0;
+    const potScales = couplings.map((c) => (fitPotentials ? Math.sqrt(mean(Array.from(c.potential, (p) => p * p))) : 0));
+    const batch = Math.max(o.batchSize, MAP_BATCH);
     for (let step = 1; step <= o.mapSteps; step++) {
       for (const opt of [...mapOpts, ...gOpts]) opt.lr = learningRate(3e-3, step - 1, o.mapSteps);
       couplings.forEach((c, k) => {

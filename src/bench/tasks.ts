@@ -166,8 +166,9 @@ const dropout2moons: TaskSpec = {
   // keeps p = 0.7–0.9 near the moons before the p = 0.99 blow-up (measured: 0.175 vs 0.57 mean W.D.).
   // The dwelling needs a well-optimised spline net: 300 pre-fit + 150 refit steps (0.18 mean W.D.
   // with the default 60 + 20). α 0.02 rather than the paper's 0.01: with 256-sample couplings and
-  // 600 map steps, mean W.D. 0.062 / 0.067 / 0.065 / 0.070 over seeds 0–3 (α 0.01: 0.079 / 0.101 /
-  // 0.089 over seeds 0–2 with 128-sample couplings; α 0.03: 0.062 / 0.071 / 0.067; 0.05 and 0.1 worse).
+  // 600 map steps, mean W.D. 0.060 / 0.067 / 0.065 / 0.066 over seeds 0–3 (α 0.01: 0.079 / 0.101 /
+  // 0.089 over seeds 0–2 with 128-sample couplings; α 0.03: 0.062 / 0.071 / 0.067 with map lr 3e-3;
+  // 0.05 and 0.1 worse).
   clot: { alpha: 0.02, bandwidth: 0.2, actionForm: 'reference', splinePretrainSteps: 300, splineRefitSteps: 150 },
   paper: { w2: { 'euclidean-potential': 0.06, full: 0.079 } },
   prepare(seed, options) {

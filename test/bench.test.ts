@@ -13,7 +13,7 @@ import { renderScatterSvg } from '../src/bench/render.js';
 import { demoFigureSvg } from '../src/bench/demo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = path.resolve(root, '../shared/data');
+const dataDir = path.resolve(root, 'data');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-bench-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

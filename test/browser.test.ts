@@ -10,7 +10,14 @@ import { createServer, type ServerOptions } from '../src/server/app.js';
 import { circleModel } from '../src/server/analytic.js';
 import type { TrajectoryModel } from '../src/surrogate/model.js';
 
-const CHROMIUM = process.env.HTI_CHROMIUM ?? '/usr/bin/chromium';
+/** Where a Chromium usually lives; HTI_CHROMIUM names one explicitly. */
+const CHROMIUM_PLACES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
+const CHROMIUM = process.env.HTI_CHROMIUM ?? CHROMIUM_PLACES.find((p) => fs.existsSync(p));
+// Under CI the browser test is required; elsewhere it skips with one line saying how to enable it.
+const REQUIRED = process.env.CI === 'true';
+if (!CHROMIUM && !REQUIRED) {
+  process.stderr.write(`browser test skipped: no Chromium found (looked in ${CHROMIUM_PLACES.join(', ')}); install one (apt-get install chromium) or set HTI_CHROMIUM=/path/to/chromium\n`);
+}
 const SHOTS = process.env.HTI_SCREENSHOT_DIR ?? path.join(os.tmpdir(), 'hti-browser-test');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -53,7 +60,11 @@ async function setSlider(page: Page, value: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it (apt-get install -y chromium) or set HTI_CHROMIUM`);
+  if (!CHROMIUM) {
+    if (REQUIRED) throw new Error('CI=true needs a Chromium for the browser test: install it (apt-get install -y chromium) or set HTI_CHROMIUM');
+    return;
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`HTI_CHROMIUM=${CHROMIUM} does not exist`);
   fs.mkdirSync(SHOTS, { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 });
@@ -62,7 +73,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe('viewer page', () => {
+describe.skipIf(!CHROMIUM && !REQUIRED)('viewer page', () => {
   test('the slider moves the plotted points to the model answer, fast, and the overlays draw', async () => {
     const model = circleModel();
     const { app, url } = await serve(model);

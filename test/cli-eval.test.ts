@@ -11,7 +11,7 @@ import { initEngine } from '../src/engine/index.js';
 import type { ModelInfo, TrajectoryModel } from '../src/surrogate/model.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const data = path.resolve(root, '../shared/data');
+const data = path.resolve(root, 'data');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-eval-'));
 const moonsModel = path.join(dir, 'moons-direct');
 const cancerModel = path.join(dir, 'cancer-direct');

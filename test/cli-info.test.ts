@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 // These tests run the built CLI (dist/), as a user would; `npm test` compiles it first.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const data = path.resolve(root, '../shared/data');
+const data = path.resolve(root, 'data');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-cli-'));
 
 beforeAll(() => {
@@ -22,10 +22,10 @@ function hti(...args: string[]): { code: number | null; stdout: string; stderr: 
 
 describe('hti info', () => {
   it('prints the table for the shared dropout_2moons data', () => {
-    const r = hti('info', '../shared/data/dropout_2moons.npy');
+    const r = hti('info', 'data/dropout_2moons.npy');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('sidecar     ../shared/data/dropout_2moons.json');
+    expect(r.stdout).toContain('sidecar     data/dropout_2moons.json');
     expect(r.stdout).toMatch(/D \(outputs\) 2\s+C \(conditions\) 1 \(categorical, 2 classes\)/);
     expect(r.stdout).toMatch(/levels\s+7 \(3 anchors, 4 validation\)/);
     expect(r.stdout).toMatch(/level\s+λ\s+role\s+rows\s+class 0\s+class 1/);
@@ -82,13 +82,13 @@ describe('hti info', () => {
   });
 
   it('exits 2 for an unknown option, command or bad option value', () => {
-    const opt = hti('info', '../shared/data/dropout_2moons.npy', '--bogus');
+    const opt = hti('info', 'data/dropout_2moons.npy', '--bogus');
     expect(opt.code).toBe(2);
     expect(opt.stderr).toContain("unknown option '--bogus'");
     const cmd = hti('frobnicate');
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toContain("unknown command 'frobnicate'");
-    const val = hti('info', '../shared/data/dropout_2moons.npy', '--dim', 'two');
+    const val = hti('info', 'data/dropout_2moons.npy', '--dim', 'two');
     expect(val.code).toBe(2);
     expect(hti('info').code).toBe(2);
   });

@@ -9,8 +9,8 @@ import { fitModel } from '../src/baselines/registry.js';
 import { main } from '../src/cli/main.js';
 import { startServe, registerServe } from '../src/server/command.js';
 
-const DATA = path.resolve(__dirname, '../../shared/data/dropout_2moons.npy');
-const OTHER = path.resolve(__dirname, '../../shared/data/cancer_reward.npy');
+const DATA = path.resolve(__dirname, '../data/dropout_2moons.npy');
+const OTHER = path.resolve(__dirname, '../data/cancer_reward.npy');
 let dir: string;
 let modelDir: string;
 

@@ -18,7 +18,7 @@ import {
 } from '../src/data/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const shared = path.resolve(here, '../../shared/data');
+const shared = path.resolve(here, '../data');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-valid-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

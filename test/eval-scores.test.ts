@@ -24,7 +24,7 @@ import {
   trivialReferences,
 } from '../src/eval/references.js';
 
-const dataDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/data');
+const dataDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../data');
 
 /** Rows of width dim + 1 with the given class per row, outputs drawn from N(shift, 1). */
 function classRows(rng: Rng, classes: number[], dim: number, shift = 0): Float32Array {

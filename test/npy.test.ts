@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeNpy, parseNpy, readNpy, writeNpy } from '../src/data/npy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const shared = path.resolve(here, '../../shared/data');
+const shared = path.resolve(here, '../data');
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
 /** Build an .npy file by hand: any version, any header dict, raw data bytes. */

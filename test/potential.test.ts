@@ -6,7 +6,7 @@ import { anchorDataset, loadDataset, splitColumns, type Dataset } from '../src/d
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { DensityPotential, disposeReferences } from '../src/lagrangian/index.js';
 
-const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/data');
+const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../data');
 
 beforeAll(async () => {
   await initEngine({ quiet: true });

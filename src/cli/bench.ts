@@ -1,17 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { METHODS } from '../baselines/registry.js';
+import { bundledDataDir } from '../data/index.js';
 import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
 
-/** `<repo>/../shared/data`: where the shared datasets live beside a checkout. */
+/** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {
-  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  return path.resolve(repo, '../shared/data');
+  return bundledDataDir();
 }
 
 export function parseSeeds(value: string): number[] {
@@ -89,7 +88,7 @@ export function registerBench(program: Command): void {
     .option('--quick', 'short fit schedules for development (scores mean little)')
     .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', parseFitJson)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
-    .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: <repo>/../shared/data)')
+    .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (taskArg: string, opts: BenchCliOptions) => {
       const tasks = parseTasks(taskArg);

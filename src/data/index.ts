@@ -4,3 +4,4 @@ export * from './csv.js';
 export * from './load.js';
 export * from './summary.js';
 export * from './arrays.js';
+export * from './bundled.js';

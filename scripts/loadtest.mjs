@@ -20,7 +20,7 @@ const server = await import('../dist/server/index.js');
 let model;
 if (positionals[0]) {
   const { initEngine } = await import('../dist/engine/index.js');
-  const { loadModel } = await import('../dist/baselines/registry.js');
+  const { loadModel } = await import('../dist/methods/registry.js');
   await initEngine();
   model = loadModel(positionals[0]);
 } else {

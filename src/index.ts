@@ -25,7 +25,8 @@ export {
   MODEL_FORMAT_VERSION,
 } from './surrogate/index.js';
 export type { ClotOptions, ClotPreset, TrajectoryModel, ModelInfo, ModelKind, FitProgress, ProgressHook, CommonFitOptions } from './surrogate/index.js';
-export { METHODS, BASELINES, fitModel, loadModel, fitDirect, fitCfm, fitMfm } from './baselines/index.js';
-export type { FitModelOptions } from './baselines/index.js';
+export { METHODS, BASELINES, fitModel, loadModel } from './methods/index.js';
+export type { FitModelOptions } from './methods/index.js';
+export { fitDirect, fitCfm, fitMfm } from './baselines/index.js';
 export * as evaluation from './eval/index.js';
 export { createServer } from './server/index.js';

@@ -9,7 +9,7 @@ import { fitDirect } from '../src/baselines/direct.js';
 import { fitCfm } from '../src/baselines/cfm.js';
 import { fitMfm } from '../src/baselines/mfm.js';
 import { pairAnchors } from '../src/baselines/pairing.js';
-import { loadModel } from '../src/baselines/registry.js';
+import { loadModel } from '../src/methods/registry.js';
 import { fitClot } from '../src/surrogate/fit.js';
 
 /** Translating Gaussians, 1-D, two classes: class 0 mean −1 + 2t, class 1 mean 1 − t, std 0.3; λ = 2t. */

@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QUICK_CLOT, fitOptionsFor, methodLabel, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
+import { methodLabel } from '../src/methods/registry.js';
+import { QUICK_CLOT, fitOptionsFor, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
 import { benchReport, buildTaskTable, formatTaskTable, summarize, tQuantile975 } from '../src/bench/table.js';
 import { CANCER_ACTION_NOISE, TASKS, getTask, jitterOutputs } from '../src/bench/tasks.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { Rng } from '../src/engine/rng.js';
-import { renderScatterSvg } from '../src/bench/render.js';
+import { renderScatterSvg } from '../src/plot/render.js';
 import { demoFigureSvg } from '../src/bench/demo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

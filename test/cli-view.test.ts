@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { anchorDataset, loadDataset, writeNpy } from '../src/data/index.js';
-import { fitModel } from '../src/baselines/registry.js';
+import { fitModel } from '../src/methods/registry.js';
 import { main } from '../src/cli/main.js';
 import { startServe, registerServe } from '../src/server/command.js';
 

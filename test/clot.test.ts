@@ -8,7 +8,7 @@ import { semicircleDataset } from '../src/bench/semicircles.js';
 import { fitClot, loadClot, readModelDir, type ClotOptions, type ClotSurrogate, type FitProgress } from '../src/surrogate/index.js';
 import { PairNets } from '../src/ot/dual.js';
 import { pathAt, splineBasisAt } from '../src/lagrangian/index.js';
-import { fitModel, loadModel } from '../src/baselines/registry.js';
+import { fitModel, loadModel } from '../src/methods/registry.js';
 import { timeSampling } from '../src/bench/sample-bench.js';
 
 /** Fit settings small enough for a fit of a few seconds on a busy 2-core machine. */

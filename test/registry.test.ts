@@ -23,7 +23,7 @@ vi.mock('../src/surrogate/index.js', async (importOriginal) => {
   };
 });
 
-const { BASELINES, METHODS, fitModel, isMethod, loadModel } = await import('../src/baselines/registry.js');
+const { BASELINES, METHODS, fitModel, isMethod, loadModel } = await import('../src/methods/registry.js');
 const { CLOT_PRESETS } = await import('../src/surrogate/index.js');
 
 function tiny(): Dataset {

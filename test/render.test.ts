@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CLASS_COLORS, escapeXml, heatLevels, fontFile, niceTicks, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/bench/render.js';
-import { modelFigureSvg } from '../src/bench/figure.js';
+import { CLASS_COLORS, escapeXml, heatLevels, fontFile, niceTicks, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/plot/render.js';
+import { modelFigureSvg } from '../src/plot/figure.js';
 import { circleModel } from '../src/server/analytic.js';
 
 function pixel(img: { width: number; pixels: Uint8Array }, x: number, y: number): [number, number, number] {

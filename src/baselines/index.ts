@@ -8,5 +8,3 @@ export { FlowModel, loadFlow } from './flow.js';
 export type { FlowOptions } from './flow.js';
 export { pairAnchors } from './pairing.js';
 export type { Pairing, AnchorBlock } from './pairing.js';
-export { BASELINES, METHODS, fitModel, isMethod, loadModel } from './registry.js';
-export type { Baseline, FitModelOptions } from './registry.js';

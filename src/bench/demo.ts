@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { classLegend, renderPanelsSvg, svgToPng, type Layer, type Panel } from './render.js';
+import { classLegend, renderPanelsSvg, svgToPng, type Layer, type Panel } from '../plot/render.js';
 import { runMethod, runReferences, type TaskResult } from './run.js';
 import { buildTaskTable, fmtNumber, formatTaskTable, type TaskTable } from './table.js';
 import { TASKS, type PreparedTask } from './tasks.js';

@@ -3,9 +3,9 @@
  * held-out level, score, and record fit seconds and peak resident memory; score the trivial
  * references the same way.
  */
-import { fitModel, BASELINES } from '../baselines/registry.js';
+import { fitModel, BASELINES, isClotPreset } from '../methods/registry.js';
 import { initEngine } from '../engine/index.js';
-import { CLOT_PRESETS, PRESET_SETTINGS, type ClotPreset, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
+import { CLOT_PRESETS, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { getTask, type PreparedTask, type TaskName, type TaskOptions, type TaskSpec } from './tasks.js';
 
 /** A short CLOT schedule for development and smoke runs (`--quick`); scores mean little. */
@@ -13,16 +13,6 @@ export const QUICK_CLOT = { steps: 0, splinePretrainSteps: 20, mapSteps: 30, cou
 /** The same idea for the baselines. */
 export const QUICK_BASELINE = { steps: 30, interpolantSteps: 10 };
 
-export function isClotPreset(method: string): method is ClotPreset {
-  return (CLOT_PRESETS as string[]).includes(method);
-}
-
-const BASELINE_LABELS: Record<string, string> = { direct: 'Direct', cfm: 'CFM', mfm: 'MFM' };
-
-/** The paper's name of a method (K_θ−Û for 'full', …). */
-export function methodLabel(method: string): string {
-  return isClotPreset(method) ? PRESET_SETTINGS[method].label : BASELINE_LABELS[method] ?? method;
-}
 
 /** Scores of one method (or reference) for one seed: per held-out level, metric → value. */
 export interface SeedScores {

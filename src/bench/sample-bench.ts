@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { backendName, initEngine } from '../engine/index.js';
-import { fitModel, loadModel } from '../baselines/registry.js';
+import { fitModel, loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { semicircleDataset } from './semicircles.js';
 

@@ -5,7 +5,7 @@
  * figures are available as JSON.
  */
 import type { MethodRun, ReferenceRun, SeedScores, TaskResult } from './run.js';
-import { methodLabel } from './run.js';
+import { methodLabel } from '../methods/registry.js';
 import { getTask, type MetricSpec } from './tasks.js';
 
 /** Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { METHODS } from '../baselines/registry.js';
+import { METHODS } from '../methods/registry.js';
 import { bundledDataDir } from '../data/index.js';
 import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine } from '../engine/index.js';
-import { fitModel } from '../baselines/registry.js';
+import { fitModel } from '../methods/registry.js';
 import type { FitJob, FitMessage } from './fit.js';
 
 function post(m: FitMessage): void {

@@ -12,7 +12,7 @@ import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } fro
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
-import { fitModel, isMethod, METHODS, type FitModelOptions } from '../baselines/registry.js';
+import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { ProgressDisplay } from './progress.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
 

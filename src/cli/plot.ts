@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { initEngine } from '../engine/index.js';
-import { loadModel } from '../baselines/registry.js';
+import { loadModel } from '../methods/registry.js';
 import { readRowsFile } from '../data/index.js';
-import { modelFigureSvg } from '../bench/figure.js';
-import { writePlot } from '../bench/render.js';
+import { modelFigureSvg } from '../plot/figure.js';
+import { writePlot } from '../plot/render.js';
 import { nonNegativeInt, positiveInt } from './parsers.js';
 
 interface PlotOptions {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { readRowsFile, writeNpy } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
-import { loadModel } from '../baselines/registry.js';
+import { loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { finiteNumber, nonNegativeInt, positiveInt } from './parsers.js';
 

@@ -3,3 +3,4 @@ export * from './ot.js';
 export * from './scores.js';
 export * from './semicircle.js';
 export * from './references.js';
+export * from './report.js';

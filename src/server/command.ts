@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { initEngine } from '../engine/index.js';
-import { loadModel } from '../baselines/registry.js';
+import { loadModel } from '../methods/registry.js';
 import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { createServer, isLoopback, type ReferenceData } from './index.js';

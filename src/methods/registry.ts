@@ -3,11 +3,11 @@
  * loaded the same way, so the CLI, benchmarks and server need not know which one they hold.
  */
 import type { Dataset } from '../data/dataset.js';
-import { CLOT_PRESETS, fitClot, loadClot, readModelDir, type ClotOptions, type ClotPreset, type CommonFitOptions, type TrajectoryModel } from '../surrogate/index.js';
-import { fitCfm, type CfmOptions } from './cfm.js';
-import { fitDirect, loadDirect, type DirectOptions } from './direct.js';
-import { loadFlow } from './flow.js';
-import { fitMfm, type MfmOptions } from './mfm.js';
+import { CLOT_PRESETS, PRESET_SETTINGS, fitClot, loadClot, readModelDir, type ClotOptions, type ClotPreset, type CommonFitOptions, type TrajectoryModel } from '../surrogate/index.js';
+import { fitCfm, type CfmOptions } from '../baselines/cfm.js';
+import { fitDirect, loadDirect, type DirectOptions } from '../baselines/direct.js';
+import { loadFlow } from '../baselines/flow.js';
+import { fitMfm, type MfmOptions } from '../baselines/mfm.js';
 
 export const BASELINES = ['direct', 'cfm', 'mfm'] as const;
 export type Baseline = (typeof BASELINES)[number];
@@ -20,6 +20,17 @@ export type FitModelOptions = CommonFitOptions & { steps?: number } & Record<str
 
 export function isMethod(method: string): boolean {
   return METHODS.includes(method);
+}
+
+export function isClotPreset(method: string): method is ClotPreset {
+  return (CLOT_PRESETS as string[]).includes(method);
+}
+
+const BASELINE_LABELS: Record<Baseline, string> = { direct: 'Direct', cfm: 'CFM', mfm: 'MFM' };
+
+/** The paper's name of a method (K_θ−Û for 'full', …). */
+export function methodLabel(method: string): string {
+  return isClotPreset(method) ? PRESET_SETTINGS[method].label : BASELINE_LABELS[method as Baseline] ?? method;
 }
 
 function unknownMethod(method: string): Error {

@@ -1,0 +1,2 @@
+/** Every method hti fits — the CLOT presets and the baselines — behind one registry. */
+export * from './registry.js';

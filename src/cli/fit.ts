@@ -11,8 +11,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
-import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { BASELINES, fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { ProgressDisplay } from './progress.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
 
@@ -41,7 +41,6 @@ interface FitCliOptions {
   lr?: number;
   hidden?: number[];
   splineWidth?: number;
-  ctIterations?: number;
   potentialCap?: number;
   json?: boolean;
   quiet?: boolean;
@@ -87,26 +86,39 @@ function rowRange(value: string): [number, number] {
 
 // ---- from CLI flags to fit options ----
 
-/** CLI flag → CLOT option, for the knobs only CLOT has. */
+/** CLI flag → where it goes in the CLOT options (group.key), for the knobs only CLOT has. */
 const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string, string][] = [
-  ['metric', 'metric', '--metric'],
-  ['potential', 'potential', '--potential/--no-potential'],
-  ['alpha', 'alpha', '--alpha'],
-  ['bandwidth', 'bandwidth', '--bandwidth'],
-  ['condBandwidth', 'condBandwidth', '--cond-bandwidth'],
-  ['couplingCap', 'couplingCap', '--coupling-cap'],
-  ['couplingRounds', 'couplingRounds', '--coupling-rounds'],
-  ['metricSteps', 'metricStepsPerRound', '--metric-steps'],
-  ['mapSteps', 'mapSteps', '--map-steps'],
-  ['splineSteps', 'splinePretrainSteps', '--spline-steps'],
-  ['splineRefitSteps', 'splineRefitSteps', '--spline-refit-steps'],
+  ['metric', 'metric.kind', '--metric'],
+  ['metricSteps', 'metric.stepsPerRound', '--metric-steps'],
+  ['potential', 'potential.enabled', '--potential/--no-potential'],
+  ['alpha', 'potential.alpha', '--alpha'],
+  ['bandwidth', 'potential.bandwidth', '--bandwidth'],
+  ['condBandwidth', 'potential.condBandwidth', '--cond-bandwidth'],
+  ['potentialCap', 'potential.cap', '--potential-cap'],
+  ['couplingCap', 'couplings.cap', '--coupling-cap'],
+  ['couplingRounds', 'couplings.rounds', '--coupling-rounds'],
+  ['mapSteps', 'maps.steps', '--map-steps'],
+  ['splineSteps', 'spline.pretrainSteps', '--spline-steps'],
+  ['splineRefitSteps', 'spline.refitSteps', '--spline-refit-steps'],
+  ['splineWidth', 'spline.width', '--spline-width'],
   ['actionForm', 'actionForm', '--action-form'],
-  ['splineWidth', 'splineWidth', '--spline-width'],
-  ['ctIterations', 'ctIterations', '--ct-iterations'],
-  ['potentialCap', 'potentialCap', '--potential-cap'],
 ];
 
-/** The options object handed to `fitModel`; CLOT-only flags with a baseline are an error. */
+/** Flags the baselines take that CLOT does not (CLOT's schedule has its own step flags). */
+const BASELINE_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string][] = [
+  ['steps', '--steps'],
+  ['equalSpacing', '--equal-spacing'],
+];
+
+/** Set `value` at a dotted path ('maps.steps') of a plain options object. */
+function setPath(out: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = out;
+  for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]] = value;
+}
+
+/** The options object handed to `fitModel`; a flag the method has no use for is an error. */
 export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | 'method'>): FitModelOptions {
   if (!isMethod(method)) throw new Error(`unknown method '${method}'; valid methods: ${METHODS.join(', ')}`);
   const clot = (CLOT_PRESETS as string[]).includes(method);
@@ -118,18 +130,40 @@ export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | '
   }
   const out: FitModelOptions = {};
   const set = (key: string, value: unknown) => {
-    if (value !== undefined) out[key] = value;
+    if (value !== undefined) setPath(out, key, value);
   };
   set('seed', o.seed);
-  set('steps', o.steps);
-  set('equalSpacing', o.equalSpacing ? true : undefined);
-  set('lr', o.lr);
-  set('hidden', o.hidden);
-  set(clot ? 'batchSize' : 'batch', o.batchSize);
+  if (clot) {
+    for (const [flag, name] of BASELINE_ONLY) {
+      if (o[flag] !== undefined) throw new Error(`${name} applies to the baselines (${BASELINES.join(', ')}), not to CLOT ('${method}'); CLOT's schedule is set by --spline-steps, --map-steps and --metric-steps`);
+    }
+    set('maps.lr', o.lr);
+    set('maps.hidden', o.hidden);
+    set('maps.batch', o.batchSize);
+    set('spline.batch', o.batchSize);
+  } else {
+    set('steps', o.steps);
+    set('equalSpacing', o.equalSpacing ? true : undefined);
+    set('lr', o.lr);
+    set('hidden', o.hidden);
+    set('batch', o.batchSize);
+  }
   for (const [flag, key, name] of CLOT_ONLY) {
     if (o[flag] === undefined) continue;
     if (!clot) throw new Error(`${name} applies to the CLOT methods (${CLOT_PRESETS.join(', ')}), not to '${method}'`);
     set(key, o[flag]);
+  }
+  if (clot) {
+    // A flag that would change nothing for this preset is refused, not silently ignored.
+    const settings = out as ClotOptions;
+    const preset = PRESET_SETTINGS[method as ClotPreset];
+    const resolved = { metric: { kind: settings.metric?.kind ?? preset.metric }, potential: { enabled: settings.potential?.enabled ?? preset.potential } };
+    const idle = idleSettings(settings, resolved as Parameters<typeof idleSettings>[1]);
+    if (idle.length) {
+      const flag = CLOT_ONLY.find(([, key]) => key === idle[0])?.[2] ?? idle[0];
+      const why = idle[0].startsWith('potential.') ? 'the density potential, which is off' : 'a learned metric, but the metric is Euclidean';
+      throw new Error(`${flag} changes nothing here: it applies to ${why} for '${method}'`);
+    }
   }
   return out;
 }
@@ -222,7 +256,7 @@ export function finalLosses(training: Record<string, unknown> | undefined): Reco
 function savedOptions(out: string): Record<string, unknown> {
   try {
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { options?: Record<string, unknown> };
-    const { standardizer: _s, ...options } = config.options ?? {};
+    const { scaling: _s, ...options } = config.options ?? {};
     void _s;
     return options;
   } catch {
@@ -328,25 +362,24 @@ export function registerFit(program: Command): void {
     .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')
-    .option('--alpha <a>', 'weight α of the density potential', nonNegativeNumber)
-    .option('--bandwidth <h>', 'output-space KDE bandwidth h_y (default: from the data)', positiveNumber)
-    .option('--cond-bandwidth <h>', 'condition-space bandwidth h_x for continuous conditions (default: Scott\'s rule)', positiveNumber)
-    .option('--steps <n>', 'training steps (CLOT: dual steps after the warm start)', nonNegativeInt)
-    .option('--seed <n>', 'seed of every random choice', nonNegativeInt)
-    .option('--equal-spacing', 'anchor times k/K (as the reference code) instead of the real λ spacing')
-    .option('--batch-size <n>', 'samples per training batch', positiveInt)
-    .option('--coupling-cap <n>', 'CLOT: samples per condition group in the warm-start couplings', positiveInt)
-    .option('--coupling-rounds <n>', 'CLOT: rounds of couplings → metric steps → spline refit', positiveInt)
-    .option('--metric-steps <n>', 'CLOT: metric steps per coupling round', nonNegativeInt)
-    .option('--map-steps <n>', 'CLOT: regression steps fitting the maps to the couplings', nonNegativeInt)
-    .option('--spline-steps <n>', 'CLOT: spline network pre-fit steps', nonNegativeInt)
-    .option('--spline-refit-steps <n>', 'CLOT: steps of each spline refit', nonNegativeInt)
-    .option('--action-form <form>', `CLOT: ${ACTION_FORMS.join(' | ')}`)
-    .option('--lr <rate>', 'learning rate of the main networks', positiveNumber)
-    .option('--hidden <widths>', 'hidden layer widths, e.g. 64,64', widthList)
-    .option('--spline-width <n>', 'CLOT: width of the spline network', positiveInt)
-    .option('--ct-iterations <n>', 'CLOT: L-BFGS iterations per c-transform', positiveInt)
-    .option('--potential-cap <n>', 'CLOT: reference points kept per path by the density potential', positiveInt)
+    .option('--alpha <a>', `CLOT: weight α of the density potential (default ${CLOT_DEFAULTS.potential.alpha})`, nonNegativeNumber)
+    .option('--bandwidth <h>', 'CLOT: KDE bandwidth h_y in standardised output units (default: the median 7th-neighbour distance)', positiveNumber)
+    .option('--cond-bandwidth <h>', "CLOT: condition bandwidth h_x in standardised units, continuous conditions (default: Scott's rule)", positiveNumber)
+    .option('--steps <n>', 'baselines: training steps (default: the method\'s own)', nonNegativeInt)
+    .option('--seed <n>', 'seed of every random choice (default 0)', nonNegativeInt)
+    .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
+    .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
+    .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)
+    .option('--coupling-rounds <n>', `CLOT, learned metrics: rounds of couplings → metric steps → spline refit (default ${CLOT_DEFAULTS.couplings.rounds})`, positiveInt)
+    .option('--metric-steps <n>', `CLOT, learned metrics: metric steps per coupling round (default ${CLOT_DEFAULTS.metric.stepsPerRound})`, nonNegativeInt)
+    .option('--map-steps <n>', `CLOT: regression steps fitting the maps to the couplings (default ${CLOT_DEFAULTS.maps.steps})`, nonNegativeInt)
+    .option('--spline-steps <n>', `CLOT: spline network pre-fit steps (default ${CLOT_DEFAULTS.spline.pretrainSteps})`, nonNegativeInt)
+    .option('--spline-refit-steps <n>', `CLOT: steps of each spline refit (default ${CLOT_DEFAULTS.spline.refitSteps})`, nonNegativeInt)
+    .option('--action-form <form>', `CLOT: action form of the transport cost, ${ACTION_FORMS.join(' | ')} (default ${CLOT_DEFAULTS.actionForm})`)
+    .option('--lr <rate>', 'learning rate (CLOT: of the maps T_k; baselines: of their network)', positiveNumber)
+    .option('--hidden <widths>', 'hidden layer widths, e.g. 64,64 (CLOT: of the maps T_k)', widthList)
+    .option('--spline-width <n>', `CLOT: width of the spline network (default ${CLOT_DEFAULTS.spline.width})`, positiveInt)
+    .option('--potential-cap <n>', `CLOT: mixture components kept per path by the density potential (default ${CLOT_DEFAULTS.potential.cap})`, positiveInt)
     .option('--json', 'print a machine-readable summary (fit seconds, final losses, options)')
     .option('--quiet', 'no progress output')
     .action(fitAction);

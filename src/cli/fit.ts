@@ -12,7 +12,8 @@ import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } fro
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
-import { BASELINES, fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
+import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
+import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
 
@@ -44,18 +45,23 @@ interface FitCliOptions {
   potentialCap?: number;
   json?: boolean;
   quiet?: boolean;
+  select: SelectMode;
 }
 
-/** What the worker needs: the training set, the method and its options, and where to save. */
+/** What the worker needs: the data, anchors and rows, the method and its options, and where to save. */
 export interface FitJob {
-  train: Dataset;
+  data: Dataset;
+  anchors?: number[];
+  rows?: [number, number];
   method: string;
   options: FitModelOptions;
+  select: SelectMode;
   staging: string;
 }
 
 export type FitMessage =
   | { type: 'progress'; progress: FitProgress }
+  | { type: 'log'; line: string }
   | { type: 'done'; info: ModelInfo }
   | { type: 'error'; message: string };
 
@@ -68,6 +74,11 @@ export function numberList(value: string): number[] {
   const nums = parts.map(Number);
   if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.5,1');
   return nums;
+}
+
+function selectMode(value: string): SelectMode {
+  if (!(SELECT_MODES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SELECT_MODES.join(', ')}`);
+  return value as SelectMode;
 }
 
 function widthList(value: string): number[] {
@@ -87,7 +98,7 @@ function rowRange(value: string): [number, number] {
 // ---- from CLI flags to fit options ----
 
 /** CLI flag → where it goes in the CLOT options (group.key), for the knobs only CLOT has. */
-const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string, string][] = [
+const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string, string][] = [
   ['metric', 'metric.kind', '--metric'],
   ['metricSteps', 'metric.stepsPerRound', '--metric-steps'],
   ['potential', 'potential.enabled', '--potential/--no-potential'],
@@ -105,7 +116,7 @@ const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string, string][]
 ];
 
 /** Flags the baselines take that CLOT does not (CLOT's schedule has its own step flags). */
-const BASELINE_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string][] = [
+const BASELINE_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string][] = [
   ['steps', '--steps'],
   ['equalSpacing', '--equal-spacing'],
 ];
@@ -119,7 +130,7 @@ function setPath(out: Record<string, unknown>, dotted: string, value: unknown): 
 }
 
 /** The options object handed to `fitModel`; a flag the method has no use for is an error. */
-export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | 'method'>): FitModelOptions {
+export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | 'method' | 'select'>): FitModelOptions {
   if (!isMethod(method)) throw new Error(`unknown method '${method}'; valid methods: ${METHODS.join(', ')}`);
   const clot = (CLOT_PRESETS as string[]).includes(method);
   if (o.metric !== undefined && !(METRIC_KINDS as string[]).includes(o.metric)) {
@@ -211,7 +222,7 @@ function publish(staging: string, out: string): void {
 const WORKER_FILE = fileURLToPath(new URL('./fit-worker.js', import.meta.url));
 
 /** Fit in a worker thread; resolves with the saved model's info once `job.staging` is complete. */
-function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker: (w: Worker) => void): Promise<ModelInfo> {
+function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, log: (line: string) => void, onWorker: (w: Worker) => void): Promise<ModelInfo> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, { workerData: job });
     onWorker(worker);
@@ -223,6 +234,7 @@ function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker
     };
     worker.on('message', (m: FitMessage) => {
       if (m.type === 'progress') onProgress(m.progress);
+      else if (m.type === 'log') log(m.line);
       else if (m.type === 'done') finish(() => resolve(m.info));
       else finish(() => reject(new Error(m.message)));
     });
@@ -231,10 +243,10 @@ function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker
   });
 }
 
-/** Fit in this thread (when running from TypeScript sources, where a worker cannot load the file). */
-async function fitHere(job: FitJob, onProgress: (p: FitProgress) => void): Promise<ModelInfo> {
+/** Fit (with selection) and save into the staging directory; shared by the worker and this thread. */
+export async function runFitJob(job: FitJob, onProgress: (p: FitProgress) => void, log: (line: string) => void): Promise<ModelInfo> {
   await initEngine();
-  const model = await fitModel(job.method, job.train, { ...job.options, onProgress });
+  const { model } = await fitSelected(job.method, job.data, { select: job.select, anchors: job.anchors, rows: job.rows, fit: job.options, onProgress, log });
   try {
     await model.save(job.staging);
     return model.info;
@@ -248,7 +260,8 @@ export function finalLosses(training: Record<string, unknown> | undefined): Reco
   const out: Record<string, number | number[]> = {};
   for (const [k, v] of Object.entries(training ?? {})) {
     if (!/(loss|cost|action)$/i.test(k)) continue;
-    if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) out[k] = v as number | number[];
+    // Only finite figures: a loss a configuration does not have (NaN) is left out, not printed.
+    if ((typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))) out[k] = v as number | number[];
   }
   return out;
 }
@@ -268,6 +281,23 @@ function shortNumber(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
+/** The selection and the held-out comparison, as printed after the summary line. */
+export function reportLines(info: ModelInfo): string[] {
+  const selection = info.training?.selection as SelectionSummary | undefined;
+  const report = info.training?.report as FitReport | undefined;
+  const lines: string[] = [];
+  const where = (kind: string, levels: number[]) => `${kind === 'validation' ? 'validation levels' : 'left-out anchors'} ${levels.join(', ')}`;
+  if (selection?.chosen) {
+    const others = selection.candidates.map((c) => `${c.name} ${shortNumber(c.mean)}`).join(', ');
+    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen} (candidates: ${others})`);
+  }
+  if (report && report.levels.length) {
+    const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');
+    lines.push(`held-out W2² on ${where(report.heldOut, report.levels)}: surrogate ${shortNumber(report.model.mean)}; ${refs}`);
+  }
+  return lines;
+}
+
 function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: number): string {
   const label = (CLOT_PRESETS as string[]).includes(info.method) ? `${info.method}, ${PRESET_SETTINGS[info.method as keyof typeof PRESET_SETTINGS].label}` : info.method;
   const losses = Object.entries(finalLosses(info.training))
@@ -280,7 +310,7 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
 }
 
 async function fitAction(data: string, o: FitCliOptions): Promise<void> {
-  const { out: outArg, method, json, quiet, meta, anchors, rows, ...flags } = o;
+  const { out: outArg, method, json, quiet, meta, anchors, rows, select, ...flags } = o;
   const fitOptions = buildFitOptions(method, flags);
   const out = path.resolve(outArg);
   checkOutTarget(out);
@@ -289,7 +319,7 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   const rowCounts = train.levels.map((_, t) => rowCount(train, t));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const staging = path.join(path.dirname(out), `.${path.basename(out)}.fit-${process.pid}-${Date.now().toString(36)}`);
-  const job: FitJob = { train, method, options: fitOptions, staging };
+  const job: FitJob = { data: ds, anchors, rows, method, options: fitOptions, select, staging };
 
   const display = quiet ? null : new ProgressDisplay();
   let worker: Worker | null = null;
@@ -310,8 +340,13 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   const started = performance.now();
   try {
     const onProgress = (p: FitProgress) => display?.update(p);
+    const log = (line: string) => {
+      if (quiet) return;
+      display?.stop();
+      process.stderr.write(`hti fit: ${line}\n`);
+    };
     const fromSources = !fs.existsSync(WORKER_FILE);
-    const info = fromSources ? await fitHere(job, onProgress) : await fitInWorker(job, onProgress, (w) => (worker = w));
+    const info = fromSources ? await runFitJob(job, onProgress, log) : await fitInWorker(job, onProgress, log, (w) => (worker = w));
     display?.stop();
     publish(staging, out);
     done = true;
@@ -329,16 +364,20 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
         classes: info.classes,
         anchors: info.anchors,
         rows: rowCounts,
-        fitSeconds: typeof training.fitSeconds === 'number' ? training.fitSeconds : seconds,
-        wallSeconds: seconds,
+        fitSeconds: seconds,
         finalLosses: finalLosses(training),
+        selection: training.selection,
+        report: training.report,
         training,
         options: savedOptions(out),
       };
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     } else {
       process.stdout.write(summaryLine(out, info, rowCounts, seconds) + '\n');
+      for (const line of reportLines(info)) process.stdout.write(line + '\n');
     }
+    const warning = (info.training?.report as FitReport | undefined)?.warning;
+    if (warning) process.stderr.write(`warning: ${warning}\n`);
   } catch (err) {
     display?.stop();
     removeStaging(staging);
@@ -359,6 +398,7 @@ export function registerFit(program: Command): void {
     .option('--anchors <list>', 'anchor λ values, comma-separated (default: the sidecar\'s anchors)', numberList)
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')
+    .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', selectMode, 'auto')
     .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')

@@ -226,7 +226,7 @@ export function pathForm(o: ResolvedClotOptions): ActionForm {
  * Options laid over each other, later ones winning, merged one level deep so that a group given
  * by a later part ({spline: {refitSteps: 5}}) keeps the earlier part's other keys of that group.
  */
-export function mergeOptions<T extends Record<string, unknown>>(...parts: (Partial<T> | undefined)[]): T {
+export function mergeOptions<T extends object>(...parts: (Partial<T> | undefined)[]): T {
   const out: Record<string, unknown> = {};
   for (const part of parts) {
     for (const [key, value] of Object.entries(part ?? {})) {

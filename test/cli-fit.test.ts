@@ -183,6 +183,7 @@ describe('hti fit', () => {
     const t = await hti('fit', semi, '--out', at('selected'), '--quiet', ...TINY);
     expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates: paper [\d.e-]+, /m);
     expect(t.stdout).toMatch(/^held-out W2² on left-out anchors 0\.5: surrogate [\d.e-]+; copy-first-anchor [\d.e-]+, nearest-anchor [\d.e-]+, displacement-interpolation [\d.e-]+$/m);
+    expect(t.stdout).toMatch(/^anchors reproduced, W2² to each anchor's own rows: λ=0\.5 [\d.e-]+ \(copy-first [\d.e-]+\), λ=1 [\d.e-]+ \(copy-first [\d.e-]+\)$/m);
   });
 
   it('stops on Ctrl-C with exit 130 and leaves no model or temp directory', async () => {

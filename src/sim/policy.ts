@@ -180,3 +180,49 @@ export function policyAt(dir: string, lambda: number, options: LoadPolicyOptions
   const file = policyFiles(dir).get(lambda);
   return file ? loadPolicy(file, options) : null;
 }
+
+/** Standard normal CDF Φ(z), through erfc (Chebyshev fit, relative error below 1.2e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const erfc =
+    t *
+    Math.exp(
+      -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return z >= 0 ? 1 - erfc / 2 : erfc / 2;
+}
+
+const normalPdf = (z: number): number => Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+
+/** Mean and variance of clip(N(μ, σ²), [lo, hi]): the exact law of one stochastic action. */
+export function clippedNormalMoments(mu: number, sigma: number, lo: number, hi: number): { mean: number; variance: number } {
+  if (!(sigma > 0)) {
+    const c = Math.min(hi, Math.max(lo, mu));
+    return { mean: c, variance: 0 };
+  }
+  const a = (lo - mu) / sigma;
+  const b = (hi - mu) / sigma;
+  const pa = normalCdf(a);
+  const pb = normalCdf(b);
+  const fa = normalPdf(a);
+  const fb = normalPdf(b);
+  const inside = pb - pa;
+  const mean = lo * pa + hi * (1 - pb) + mu * inside + sigma * (fa - fb);
+  const second = lo * lo * pa + hi * hi * (1 - pb) + mu * mu * inside + 2 * mu * sigma * (fa - fb) + sigma * sigma * (inside + a * fa - b * fb);
+  return { mean, variance: Math.max(0, second - mean * mean) };
+}
+
+/** Per observation and action dimension, the mean and variance of the policy's stochastic action. */
+export function actionMoments(policy: GaussianPolicy, obs: ArrayLike<number>): { mean: Float64Array; variance: Float64Array } {
+  const mu = policy.mean(obs);
+  const mean = new Float64Array(mu.length);
+  const variance = new Float64Array(mu.length);
+  for (let i = 0; i < mu.length; i++) {
+    const a = i % policy.actionDim;
+    const m = clippedNormalMoments(mu[i], policy.std[a], policy.low[a], policy.high[a]);
+    mean[i] = m.mean;
+    variance[i] = m.variance;
+  }
+  return { mean, variance };
+}

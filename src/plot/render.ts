@@ -501,3 +501,66 @@ export function writePlot(file: string, svg: string, options: { scale?: number }
   if (!fs.existsSync(dir)) throw new Error(`cannot write ${file}: folder ${dir} does not exist`);
   fs.writeFileSync(file, ext === '.svg' ? svg : svgToPng(svg, options));
 }
+
+/** One line of a line chart: y against x, points with a non-finite coordinate skipped. */
+export interface LineSeries {
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  color: string;
+  width?: number;
+  opacity?: number;
+}
+
+export interface LineChart {
+  title?: string;
+  yLabel?: string;
+  series: LineSeries[];
+  /** Data bounds; default: the series' extent, padded 5%. */
+  bounds?: Bounds;
+}
+
+export interface LineChartsOptions {
+  columns?: number;
+  panelWidth?: number;
+  panelHeight?: number;
+  title?: string;
+  xLabel?: string;
+  legend?: LegendEntry[];
+}
+
+/**
+ * Line charts in a grid, each with its own y range and label (series over a shared x such as
+ * time, where the quantities differ in units), one title and one key.
+ */
+export function renderLineChartsSvg(charts: LineChart[], options: LineChartsOptions = {}): string {
+  if (charts.length === 0) throw new Error('nothing to plot: no charts');
+  const columns = Math.max(1, Math.min(options.columns ?? Math.min(2, charts.length), charts.length));
+  const rows = Math.ceil(charts.length / columns);
+  const pw = options.panelWidth ?? 420;
+  const ph = options.panelHeight ?? 260;
+  const head = options.title ? 30 : 0;
+  const hasKey = (options.legend?.length ?? 0) > 0;
+  const width = columns * pw;
+  const height = head + rows * ph + (hasKey ? 26 : 0);
+  const w = pw - MARGIN.left - MARGIN.right;
+  const h = ph - MARGIN.top - MARGIN.bottom;
+  const body: string[] = [];
+  if (options.title) body.push(`<text x="${f2(width / 2)}" y="20" text-anchor="middle" font-size="15" fill="#111">${escapeXml(options.title)}</text>`);
+  charts.forEach((chart, k) => {
+    const layers: Layer[] = chart.series.map((s) => {
+      if (s.x.length !== s.y.length) throw new Error(`line chart ${chart.title ?? k}: a series has ${s.x.length} x and ${s.y.length} y values`);
+      const xy = new Float64Array(2 * s.x.length);
+      for (let i = 0; i < s.x.length; i++) {
+        xy[2 * i] = s.x[i];
+        xy[2 * i + 1] = s.y[i];
+      }
+      return { kind: 'paths', paths: [xy], color: s.color, width: s.width ?? 1.6, opacity: s.opacity ?? 0.9 };
+    });
+    const col = k % columns;
+    const row = Math.floor(k / columns);
+    const frame: Frame = { x: col * pw + MARGIN.left, y: head + row * ph + MARGIN.top, w, h, bounds: resolveBounds(layers, chart.bounds, w, h, false) };
+    body.push(panelSvg({ title: chart.title, layers }, frame, `hti-clip-${k}`, options.xLabel, chart.yLabel));
+  });
+  if (hasKey) body.push(keySvg(MARGIN.left, height - 14, options.legend));
+  return svgDocument(width, height, body.join('\n'));
+}

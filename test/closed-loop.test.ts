@@ -104,6 +104,11 @@ describe('runClosedLoop without surrogates', () => {
     expect(by['nearest-anchor'].returns[0]).toEqual(by['copy-first-anchor'].returns[0]);
     expect(by['nearest-anchor'].returns[1]).not.toEqual(by['copy-first-anchor'].returns[1]);
     expect(by.retrained.returns[1]).toBeNull();
+    // Distances to the retrained policy's actions only where it exists; its own distance is 0.
+    expect(by.retrained.outcomes[0]!.actionRms).toBe(0);
+    expect(by['copy-first-anchor'].outcomes[0]!.actionRms).toBeGreaterThan(0.1);
+    expect(by['copy-first-anchor'].outcomes[1]!.actionRms).toBeUndefined();
+    for (const m of result.methods) for (const o of m.outcomes) if (o) expect(o.cured + o.failed).toBeLessThanOrEqual(3);
     expect(by.retrained.returns[0]).toHaveLength(3);
     const json = closedLoopJson(result);
     expect(Object.keys(json)).toEqual(['levels', 'episodes', 'methods']);

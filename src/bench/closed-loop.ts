@@ -55,8 +55,8 @@ export interface ClosedLoopMethod {
   kind: ClosedLoopKind;
   /** Per level: each episode's return, or null where the method is not available (no retrained policy). */
   returns: (number[] | null)[];
-  /** Per level: episodes that ended with the tumour gone (+100). */
-  cured: (number | null)[];
+  /** Per level: how the episodes ended, and how far the actions were from the retrained policy's. */
+  outcomes: (LevelOutcome | null)[];
   fitSeconds?: number;
   rolloutSeconds: number;
   /** Simulated days, over all levels and episodes. */
@@ -105,9 +105,18 @@ export function episodeSeeds(seed: number, episodes: number): number[] {
   return Array.from({ length: episodes }, () => rng.int(0x7fffffff));
 }
 
-export interface RolloutResult {
-  returns: number[];
+/** How a method's episodes at one level ended. */
+export interface LevelOutcome {
+  /** Episodes that ended with the tumour gone (+100). */
   cured: number;
+  /** Episodes ended by a state variable leaving its bounds (−100; in practice NK cells above 1e10). */
+  failed: number;
+  /** RMS distance of the actions taken to the retrained policy's actions at the same observations (when there is one). */
+  actionRms?: number;
+}
+
+export interface RolloutResult extends LevelOutcome {
+  returns: number[];
   days: number;
   trace?: Omit<EpisodeTrace, 'method' | 'level' | 'episode'>;
 }
@@ -116,12 +125,19 @@ export interface RolloutResult {
  * Run one episode per seed in lockstep under a controller, summing the λ reward. Each day the
  * controller gets the observations of the episodes still running, in one batch.
  */
-export function rollout(controller: Controller, lambda: number, seeds: number[], options: { noise?: NoiseSettings; maxDays?: number; record?: number } = {}): RolloutResult {
+export function rollout(
+  controller: Controller,
+  lambda: number,
+  seeds: number[],
+  options: { noise?: NoiseSettings; maxDays?: number; record?: number; reference?: Controller } = {},
+): RolloutResult {
   const envs = seeds.map(() => new CancerEnv({ noise: options.noise ?? NOISY, maxDays: options.maxDays ?? MAX_DAYS }));
   const obs = envs.map((env, i) => env.reset(seeds[i]));
   const returns = new Array<number>(seeds.length).fill(0);
   let cured = 0;
+  let failed = 0;
   let days = 0;
+  let squaredError = 0;
   const rec = options.record;
   const trace = rec !== undefined ? { tumour: [] as number[], nk: [] as number[], dose: [] as number[], chemo: [] as number[], return: 0 } : undefined;
   const note = (i: number) => {
@@ -138,6 +154,10 @@ export function rollout(controller: Controller, lambda: number, seeds: number[],
     const batch = new Float32Array(alive.length * OBS_DIM);
     alive.forEach((i, r) => batch.set(obs[i], r * OBS_DIM));
     const actions = controller(batch, alive.length);
+    if (options.reference) {
+      const ref = options.reference(batch, alive.length);
+      for (let i = 0; i < ref.length; i++) squaredError += (actions[i] - ref[i]) ** 2;
+    }
     alive.forEach((i, r) => {
       const action = actions.subarray(r * ACTION_DIM, (r + 1) * ACTION_DIM);
       if (trace && i === rec) {
@@ -147,13 +167,15 @@ export function rollout(controller: Controller, lambda: number, seeds: number[],
       const step = envs[i].step(action);
       returns[i] += lambdaReward(step, lambda);
       if (step.termination === 'positive') cured++;
+      if (step.termination === 'negative') failed++;
       obs[i] = step.obs;
       days++;
       note(i);
     });
   }
   if (trace && rec !== undefined) trace.return = returns[rec];
-  return { returns, cured, days, ...(trace ? { trace } : {}) };
+  const actionRms = options.reference ? Math.sqrt(squaredError / Math.max(1, days)) : undefined;
+  return { returns, cured, failed, days, ...(actionRms !== undefined ? { actionRms } : {}), ...(trace ? { trace } : {}) };
 }
 
 /** The policy's deterministic actions. */
@@ -285,18 +307,19 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     const traces: EpisodeTrace[] = [];
     for (const entry of entries) {
       const t0 = performance.now();
-      const out: ClosedLoopMethod = { name: entry.name, label: entry.label, kind: entry.kind, returns: [], cured: [], rolloutSeconds: 0, days: 0, ...(entry.fitSeconds !== undefined ? { fitSeconds: entry.fitSeconds } : {}) };
+      const out: ClosedLoopMethod = { name: entry.name, label: entry.label, kind: entry.kind, returns: [], outcomes: [], rolloutSeconds: 0, days: 0, ...(entry.fitSeconds !== undefined ? { fitSeconds: entry.fitSeconds } : {}) };
       for (const lambda of levels) {
         const controller = entry.controllerAt(lambda);
         if (!controller) {
           out.returns.push(null);
-          out.cured.push(null);
+          out.outcomes.push(null);
           continue;
         }
         const rec = record && record.level === lambda ? record.episode : undefined;
-        const r = rollout(controller, lambda, seeds, { noise, maxDays, record: rec });
+        const retrained = files.has(lambda) ? policyController(policy(lambda)) : undefined;
+        const r = rollout(controller, lambda, seeds, { noise, maxDays, record: rec, reference: retrained });
         out.returns.push(r.returns);
-        out.cured.push(r.cured);
+        out.outcomes.push({ cured: r.cured, failed: r.failed, ...(r.actionRms !== undefined ? { actionRms: r.actionRms } : {}) });
         out.days += r.days;
         if (r.trace) traces.push({ method: entry.name, level: lambda, episode: rec!, ...r.trace });
       }
@@ -369,6 +392,23 @@ export function summarizeClosedLoop(result: ClosedLoopResult): ClosedLoopSummary
 const pad = (s: string, n: number) => s.padEnd(n);
 const lpad = (s: string, n: number) => s.padStart(n);
 
+/** Per level and method: episodes cured / failed (−100), and the RMS distance of the actions to the retrained policy's. */
+function outcomeTable(result: ClosedLoopResult): string {
+  const header = ['method', ...result.levels.map((l) => `λ = ${l}`)];
+  const rows = result.methods.map((m) => [
+    m.name,
+    ...m.outcomes.map((o) => (o ? `${o.cured}/${o.failed}${o.actionRms !== undefined ? ` · ${o.actionRms.toFixed(2)}` : ''}` : '—')),
+  ]);
+  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+  const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? pad(c, widths[j]) : lpad(c, widths[j]))).join('  ');
+  return [
+    `  episodes cured (+100) / ended by a state bound (−100, NK cells above 1e10) · RMS distance of the actions to the retrained policy's at the same observations:`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
+
 /** The table: mean return ± s.e. per level and method, the mean over levels, the gap to retrained. */
 export function formatClosedLoopTable(result: ClosedLoopResult): string {
   const summary = summarizeClosedLoop(result);
@@ -403,7 +443,8 @@ export function formatClosedLoopTable(result: ClosedLoopResult): string {
     '',
     `  gap to retrained: mean over λ of retrained − method, ± paired standard error over episodes; gap / copy-first gap: 0 = as good as retraining, 1 = no better than the λ = ${result.anchors[0]} policy.`,
     `  paper (K_θ−Û, λ ∈ {1, 2, 3, 4, 6, 7, 8, 9}, one episode per λ, 20 surrogate seeds, unclipped actions): mean return ${PAPER_CLOSED_LOOP_RETURN}.`,
-    `  cured (episodes ending with the tumour gone): ${result.methods.map((m) => `${m.name} ${m.cured.map((c) => (c === null ? '—' : c)).join('/')}`).join(', ')}`,
+    '',
+    outcomeTable(result),
     `  seconds: ${result.methods.map((m) => `${m.name} ${m.fitSeconds !== undefined ? `fit ${m.fitSeconds.toFixed(1)} + ` : ''}rollouts ${m.rolloutSeconds.toFixed(1)}`).join(', ')}`,
   ];
   return out.join('\n');

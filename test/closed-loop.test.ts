@@ -1,11 +1,9 @@
 // The closed-loop benchmark: controllers, lockstep rollouts with one batched surrogate call per
 // day, common random numbers across methods, the JSON and table, the picture, and the CLI.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bundledDataPath } from '../src/data/bundled.js';
 import {
   closedLoopFigureSvg,
@@ -24,7 +22,6 @@ import { main } from '../src/cli/main.js';
 import { NOISE_FREE, loadPolicy } from '../src/sim/index.js';
 import type { TrajectoryModel } from '../src/surrogate/index.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-closed-loop-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const policiesDir = bundledDataPath('cancer_policies');
@@ -137,28 +134,18 @@ describe('runClosedLoop without surrogates', () => {
   });
 });
 
-/** Run the built CLI as a user would. */
-function hti(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/hti.js'), ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function htiHere(...args: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+/** Run the CLI in this process, capturing what it prints. */
+async function htiHere(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const writes = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
+  const out = { stdout: '', stderr: '' };
+  process.stdout.write = ((chunk: string) => ((out.stdout += chunk), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((out.stderr += chunk), true)) as typeof process.stderr.write;
   try {
     const code = await main(['node', 'hti', ...args]);
-    return { code, stderr };
+    return { code, ...out };
   } finally {
-    process.stderr.write = write;
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
   }
 }
 
@@ -183,7 +170,7 @@ describe('hti bench cancer_closed_loop', () => {
   it('a tiny full run prints the JSON of the issue and draws the picture', async () => {
     const tiny = JSON.stringify({ ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] });
     const png = path.join(tmp, 'episode.png');
-    const r = await hti('bench', 'cancer_closed_loop', '--levels', '3,9', '--episodes', '2', '--max-days', '4', '--seed', '1', '--fit', tiny, '--json', '--plot', png, '--quiet');
+    const r = await htiHere('bench', 'cancer_closed_loop', '--levels', '3,9', '--episodes', '2', '--max-days', '4', '--seed', '1', '--fit', tiny, '--json', '--plot', png, '--quiet');
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.levels).toEqual([3, 9]);

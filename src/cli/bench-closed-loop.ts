@@ -28,14 +28,18 @@ export function parsePositiveInt(value: string): number {
   return Number(value);
 }
 
-export interface ClosedLoopCliOptions {
-  method: string[];
-  seed: number;
+/** The bench options that only the closed loop takes. */
+export interface ClosedLoopFlags {
   policies?: string;
   levels?: number[];
   episodes?: number;
   maxDays?: number;
   plot?: string;
+}
+
+export interface ClosedLoopCliOptions extends ClosedLoopFlags {
+  method: string[];
+  seed: number;
   json?: boolean;
   out?: string;
   quick?: boolean;

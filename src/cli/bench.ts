@@ -8,7 +8,7 @@ import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
 import { CLOSED_LOOP_TASK } from '../bench/closed-loop.js';
-import { benchClosedLoop, parseLevels, parsePositiveInt } from './bench-closed-loop.js';
+import { benchClosedLoop, parseLevels, parsePositiveInt, type ClosedLoopFlags } from './bench-closed-loop.js';
 
 /** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {
@@ -69,15 +69,10 @@ function phaseLogger(log: (line: string) => void): (task: string, method: string
   };
 }
 
-interface BenchCliOptions {
+interface BenchCliOptions extends ClosedLoopFlags {
   method: string[];
   seeds?: number[];
   seed?: number;
-  policies?: string;
-  levels?: number[];
-  episodes?: number;
-  maxDays?: number;
-  plot?: string;
   json?: boolean;
   out?: string;
   quick?: boolean;

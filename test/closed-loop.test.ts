@@ -1,9 +1,12 @@
 // The closed-loop benchmark: controllers, lockstep rollouts with one batched surrogate call per
 // day, common random numbers across methods, the JSON and table, the picture, and the CLI.
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { bundledDataPath } from '../src/data/bundled.js';
 import {
   closedLoopFigureSvg,
@@ -22,6 +25,7 @@ import { main } from '../src/cli/main.js';
 import { NOISE_FREE, loadPolicy } from '../src/sim/index.js';
 import type { TrajectoryModel } from '../src/surrogate/index.js';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-closed-loop-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const policiesDir = bundledDataPath('cancer_policies');
@@ -134,18 +138,15 @@ describe('runClosedLoop without surrogates', () => {
   });
 });
 
-/** Run the CLI in this process, capturing what it prints. */
-async function htiHere(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const writes = { stdout: process.stdout.write.bind(process.stdout), stderr: process.stderr.write.bind(process.stderr) };
-  const out = { stdout: '', stderr: '' };
-  process.stdout.write = ((chunk: string) => ((out.stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((out.stderr += chunk), true)) as typeof process.stderr.write;
+/** Run the CLI in this process (fast, for error paths), capturing stderr. */
+async function htiHere(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
   try {
-    const code = await main(['node', 'hti', ...args]);
-    return { code, ...out };
+    return { code: await main(['node', 'hti', ...args]), stderr };
   } finally {
-    process.stdout.write = writes.stdout;
-    process.stderr.write = writes.stderr;
+    process.stderr.write = write;
   }
 }
 
@@ -170,9 +171,10 @@ describe('hti bench cancer_closed_loop', () => {
   it('a tiny full run prints the JSON of the issue and draws the picture', async () => {
     const tiny = JSON.stringify({ ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] });
     const png = path.join(tmp, 'episode.png');
-    const r = await htiHere('bench', 'cancer_closed_loop', '--levels', '3,9', '--episodes', '2', '--max-days', '4', '--seed', '1', '--fit', tiny, '--json', '--plot', png, '--quiet');
-    expect(r.code, r.stderr).toBe(0);
-    const json = JSON.parse(r.stdout);
+    // The built CLI in a child process, as a user runs it (the fit would otherwise block this worker).
+    const args = ['bench', 'cancer_closed_loop', '--levels', '3,9', '--episodes', '2', '--max-days', '4', '--seed', '1', '--fit', tiny, '--json', '--plot', png, '--quiet'];
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'bin/hti.js'), ...args], { cwd: root });
+    const json = JSON.parse(stdout);
     expect(json.levels).toEqual([3, 9]);
     expect(json.episodes).toBe(2);
     expect(Object.keys(json.methods)).toEqual(['full', 'copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'retrained']);

@@ -101,7 +101,7 @@ export function registerBench(program: Command): void {
     .option('--levels <list>', `${CLOSED_LOOP_TASK}: the λ to evaluate, e.g. 1,3,7,9 (default: the validation λ with a policy in --policies)`, parseLevels)
     .option('--episodes <n>', `${CLOSED_LOOP_TASK}: episodes per λ and method (default 20)`, parsePositiveInt)
     .option('--max-days <n>', `${CLOSED_LOOP_TASK}: end episodes after n days (default 200, the simulator's horizon)`, parsePositiveInt)
-    .option('--plot <file.png>', `${CLOSED_LOOP_TASK}: draw one episode (tumour, NK cells, actions) of retrained, surrogate and copy-first`)
+    .option('--plot <file.png>', `${CLOSED_LOOP_TASK}: draw episode 0 at the highest λ with a retrained policy: tumour, NK cells and actions of retrained, surrogate and copy-first (.png or .svg)`)
     .action(async (taskArg: string, opts: BenchCliOptions) => {
       if (opts.seed !== undefined && opts.seeds !== undefined) throw new Error('give --seed or --seeds, not both');
       const seeds = opts.seeds ?? [opts.seed ?? 0];

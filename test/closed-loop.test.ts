@@ -23,7 +23,7 @@ import {
 import { QUICK_CLOT } from '../src/bench/run.js';
 import { main } from '../src/cli/main.js';
 import { NOISE_FREE, loadPolicy } from '../src/sim/index.js';
-import type { TrajectoryModel } from '../src/surrogate/index.js';
+import { mergeOptions, type TrajectoryModel } from '../src/surrogate/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-closed-loop-'));
@@ -169,7 +169,9 @@ describe('hti bench cancer_closed_loop', () => {
   });
 
   it('a tiny full run prints the JSON of the issue and draws the picture', async () => {
-    const tiny = JSON.stringify({ ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] });
+    const tiny = JSON.stringify(
+      mergeOptions(QUICK_CLOT, { maps: { steps: 10, batch: 32, hidden: [16, 16] }, couplings: { cap: 16 }, potential: { cap: 16 }, spline: { width: 16, batch: 32 }, metric: { width: 8 } }),
+    );
     const png = path.join(tmp, 'episode.png');
     // The built CLI in a child process, as a user runs it (the fit would otherwise block this worker).
     const args = ['bench', 'cancer_closed_loop', '--levels', '3,9', '--episodes', '2', '--max-days', '4', '--seed', '1', '--fit', tiny, '--json', '--plot', png, '--quiet'];

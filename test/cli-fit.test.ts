@@ -10,7 +10,7 @@ import { Rng } from '../src/engine/rng.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { formatDuration, formatLosses, phaseEta, ProgressDisplay } from '../src/cli/progress.js';
 import { buildFitOptions } from '../src/cli/fit.js';
-import { parseLambdaGrid } from '../src/cli/sample.js';
+import { lambdaGrid as parseLambdaGrid } from '../src/cli/parsers.js';
 import { main } from '../src/cli/main.js';
 
 // These tests run the built CLI (dist/), as a user would; `npm test` compiles it first.

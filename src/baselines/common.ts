@@ -271,14 +271,14 @@ export function timeFeatures(t: number, out: Float32Array, at: number): void {
 export const concat = (blocks: Float32Array[]): Float32Array => concatArrays(blocks);
 
 /** An integer option ≥ 1 (the fallback when unset); anything else is a clear error. */
-export function positiveInt(value: number | undefined, fallback: number, name: string): number {
+export function positiveIntOption(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   return v;
 }
 
 /** A finite option > 0 (the fallback when unset). */
-export function positiveNumber(value: number | undefined, fallback: number, name: string): number {
+export function positiveNumberOption(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a positive number, got ${v}`);
   return v;

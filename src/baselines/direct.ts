@@ -21,8 +21,8 @@ import {
   destandardizeInto,
   fitStandardizer,
   hiddenLayers,
-  positiveInt,
-  positiveNumber,
+  positiveIntOption,
+  positiveNumberOption,
   INFERENCE_CHUNK,
   requireTensor,
   standardize,
@@ -96,9 +96,9 @@ export async function fitDirect(train: Dataset, options: DirectOptions = {}): Pr
   checkTrainingSet(train);
   const started = performance.now();
   const seed = options.seed ?? 0;
-  const steps = positiveInt(options.steps, 1000, 'steps');
-  const batch = positiveInt(options.batch, 256, 'batch size');
-  const lr = positiveNumber(options.lr, 2e-3, 'learning rate');
+  const steps = positiveIntOption(options.steps, 1000, 'steps');
+  const batch = positiveIntOption(options.batch, 256, 'batch size');
+  const lr = positiveNumberOption(options.lr, 2e-3, 'learning rate');
   const { dim, cond, categorical } = train;
   const width = dim + cond;
   const equalSpacing = options.equalSpacing ?? false;

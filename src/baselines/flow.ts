@@ -24,8 +24,8 @@ import {
   destandardizeInto,
   fitStandardizer,
   hiddenLayers,
-  positiveInt,
-  positiveNumber,
+  positiveIntOption,
+  positiveNumberOption,
   INFERENCE_CHUNK,
   requireTensor,
   standardize,
@@ -111,7 +111,7 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
   const { dim, cond, categorical } = train;
   const width = dim + cond;
   const equalSpacing = options.equalSpacing ?? false;
-  const stepsPerUnit = positiveInt(options.stepsPerUnit, 40, 'RK4 steps per unit time');
+  const stepsPerUnit = positiveIntOption(options.stepsPerUnit, 40, 'RK4 steps per unit time');
   const config: FlowConfig = {
     hidden: hiddenLayers(options.hidden, [64, 64, 64]),
     activation: 'leaky_relu',
@@ -211,9 +211,9 @@ export function trainVelocity(
   const { info, config, segments } = setup;
   const { dim, cond } = info;
   const K = segments.length;
-  const steps = positiveInt(options.steps, 1000, 'steps');
-  const batch = positiveInt(options.batch, 256, 'batch size');
-  const lr = positiveNumber(options.lr, 2e-3, 'learning rate');
+  const steps = positiveIntOption(options.steps, 1000, 'steps');
+  const batch = positiveIntOption(options.batch, 256, 'batch size');
+  const lr = positiveNumberOption(options.lr, 2e-3, 'learning rate');
   const net = buildVelocityNet(info, config, setup.rng.int(0x7fffffff));
   const sampler = new PairSampler(segments);
   const rng = setup.rng.fork('velocity-batches');

@@ -14,7 +14,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { Mlp, Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { conditionSpec, INFERENCE_CHUNK, positiveInt, positiveNumber, trainLoop } from './common.js';
+import { conditionSpec, INFERENCE_CHUNK, positiveIntOption, positiveNumberOption, trainLoop } from './common.js';
 import { bendBasis, BEND_TERMS, finishFlow, PairSampler, prepareFlow, trainVelocity, type FlowOptions, type FlowSetup } from './flow.js';
 
 export interface MfmOptions extends FlowOptions {
@@ -58,7 +58,7 @@ interface MetricSettings {
 function buildGroups(setup: FlowSetup, options: MfmOptions, settings: MetricSettings): MetricGroup[] {
   const { dim, cond, categorical } = setup.info;
   const rng = setup.rng.fork('metric-support');
-  const max = positiveInt(options.metricPoints, 600, 'metric points');
+  const max = positiveIntOption(options.metricPoints, 600, 'metric points');
   // Pooled rows of every anchor, split by class for a categorical condition.
   const members = new Map<number | null, { y: number[]; x: number[] }>();
   for (const block of setup.blocks) {
@@ -82,7 +82,7 @@ function buildGroups(setup: FlowSetup, options: MfmOptions, settings: MetricSett
       for (let d = 0; d < dim; d++) y[i * dim + d] = all.y[r * dim + d];
       for (let c = 0; c < xc; c++) x[i * xc + c] = all.x[r * xc + c];
     });
-    const sigma = options.bandwidth !== undefined ? positiveNumber(options.bandwidth, 0, 'metric bandwidth') : scottBandwidth(y, pick.length, dim);
+    const sigma = options.bandwidth !== undefined ? positiveNumberOption(options.bandwidth, 0, 'metric bandwidth') : scottBandwidth(y, pick.length, dim);
     const sampler = new PairSampler(setup.segments, categorical ? (k, i) => setup.segments[k].x[i] === klass : undefined);
     const group: MetricGroup = { klass, y, x, n: pick.length, sigma, hBar: 0, eps: 0, sampler };
     group.hBar = meanHOnData(group, dim, xc, settings);
@@ -172,8 +172,8 @@ export async function fitMfm(train: Dataset, options: MfmOptions = {}): Promise<
   const { dim, cond, categorical } = setup.info;
   const xc = categorical ? 0 : cond;
   const settings: MetricSettings = {
-    hx: positiveNumber(options.conditionBandwidth, 1, 'condition bandwidth'),
-    epsRel: positiveNumber(options.epsilon, 0.1, 'metric ε'),
+    hx: positiveNumberOption(options.conditionBandwidth, 1, 'condition bandwidth'),
+    epsRel: positiveNumberOption(options.epsilon, 0.1, 'metric ε'),
   };
   const groups = buildGroups(setup, options, settings);
   const groupMass = groups.map((g) => g.sampler.mass);
@@ -183,9 +183,9 @@ export async function fitMfm(train: Dataset, options: MfmOptions = {}): Promise<
     { inDim: 2 * dim, hidden: [64, 64], outDim: BEND_TERMS * dim, activation: 'leaky_relu', condition: conditionSpec(setup.info), outputInitScale: 0 },
     new Rng(setup.rng.int(0x7fffffff)),
   );
-  const steps = positiveInt(options.interpolantSteps, 300, 'interpolant steps');
-  const B = positiveInt(options.interpolantBatch, 64, 'interpolant batch size');
-  const Q = positiveInt(options.quadrature, 6, 'quadrature points');
+  const steps = positiveIntOption(options.interpolantSteps, 300, 'interpolant steps');
+  const B = positiveIntOption(options.interpolantBatch, 64, 'interpolant batch size');
+  const Q = positiveIntOption(options.quadrature, 6, 'quadrature points');
   const sups = groups.map((g) => supportTensors(g, dim));
   const rng = setup.rng.fork('interpolant-batches');
   const bIn = new Float32Array(B * 2 * dim);

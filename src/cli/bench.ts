@@ -1,35 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { METHODS } from '../methods/registry.js';
 import { bundledDataDir } from '../data/index.js';
 import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
+import { choiceList, jsonObject, seedList } from './parsers.js';
 
 /** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {
   return bundledDataDir();
-}
-
-export function parseSeeds(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError('expected comma-separated non-negative integers, e.g. 0,1,2');
-  const seeds = parts.map(Number);
-  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError('a seed is listed twice');
-  return seeds;
-}
-
-/** `all`, or a comma list of methods (CLOT presets and baselines). */
-export function parseMethods(value: string): string[] {
-  if (value === 'all') return [...METHODS];
-  const list = value.split(',').map((s) => s.trim());
-  for (const m of list) {
-    if (!METHODS.includes(m)) throw new InvalidArgumentError(`unknown method '${m}'; valid methods: ${METHODS.join(', ')}, all`);
-  }
-  if (new Set(list).size !== list.length) throw new InvalidArgumentError('a method is listed twice');
-  return list;
 }
 
 /** `all`, or a comma list of task names. */
@@ -38,18 +20,6 @@ export function parseTasks(value: string): TaskName[] {
   const list = value.split(',').map((s) => s.trim());
   for (const t of list) if (!isTaskName(t)) throw new Error(`unknown task '${t}'; tasks: ${TASK_NAMES.join(', ')}, all`);
   return list as TaskName[];
-}
-
-/** Extra fit options as a JSON object, e.g. '{"couplingCap": 16}'. */
-export function parseFitJson(value: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(value);
-  } catch (err) {
-    throw new InvalidArgumentError(`not valid JSON (${(err as Error).message})`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError('expected a JSON object of fit options');
-  return v as Record<string, unknown>;
 }
 
 /** A progress hook per fit that logs each new training phase once (long fits show signs of life). */
@@ -81,12 +51,12 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description("fit methods on the paper's benchmark tasks and score them on held-out levels, beside the paper's figures and trivial references")
     .argument('<task>', `${TASK_NAMES.join(' | ')} | all (or a comma list)`)
-    .option('--method <methods>', `a method (${METHODS.join(', ')}), a comma list, or all`, parseMethods, ['full'])
-    .option('--seeds <list>', 'comma-separated seeds (a 95% interval over seeds is shown when more than one)', parseSeeds, [0])
+    .option('--method <methods>', `a method (${METHODS.join(', ')}), a comma list, or all`, choiceList(METHODS, 'method'), ['full'])
+    .option('--seeds <list>', 'comma-separated seeds (a 95% interval over seeds is shown when more than one)', seedList, [0])
     .option('--json', 'print the results as JSON instead of tables')
     .option('--out <file.json>', 'also write the JSON results to this file')
     .option('--quick', 'short fit schedules for development (scores mean little)')
-    .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', parseFitJson)
+    .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', jsonObject)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
     .option('--quiet', 'no progress lines on stderr')

@@ -1,11 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadModel } from '../methods/registry.js';
 import { methodLabel } from '../methods/registry.js';
 import { alignColumns, fmtNumber } from '../bench/table.js';
 import {
   defaultSidecarPath,
   loadDataset,
-  parseRowRange,
   readSidecar,
   selectRows,
   type Dataset,
@@ -13,13 +12,7 @@ import {
 import { initEngine } from '../engine/index.js';
 import { evaluateModel, defaultEvalLevels, type EvalReport } from '../eval/index.js';
 import type { ModelInfo } from '../surrogate/model.js';
-
-function levelList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new InvalidArgumentError('expected comma-separated λ values, e.g. 0.1,0.3');
-  return nums;
-}
+import { numberList, rowRange } from './parsers.js';
 
 /** Read the data with the model's D, C and categorical flag, refusing a sidecar that says otherwise. */
 function loadForModel(file: string, info: ModelInfo, meta?: string): Dataset {
@@ -74,7 +67,7 @@ function formatEval(r: EvalReport): string {
 interface EvalCliOptions {
   levels?: number[];
   meta?: string;
-  rows?: string;
+  rows?: [number, number];
   json?: boolean;
 }
 
@@ -84,12 +77,12 @@ export function registerEval(program: Command): void {
     .description('score a saved surrogate on a dataset with known true levels: W2² per class / condition group, MSE where rows correspond, beside the trivial references')
     .argument('<model>', 'model directory (from hti fit)')
     .argument('<data>', 'dataset (.npy [levels, rows, D+C] or long-form .csv) holding the model’s first anchor and the levels to score')
-    .option('--levels <list>', "comma-separated λ values to score (default: the sidecar's validation levels)", levelList)
+    .option('--levels <list>', "comma-separated λ values to score (default: the sidecar's validation levels)", numberList)
     .option('--meta <file>', 'JSON sidecar (default: the data file name with .json, when present)')
-    .option('--rows <start:end>', 'use only rows [start, end) of every level (e.g. 1000:3000)')
+    .option('--rows <start:end>', 'use only rows [start, end) of every level (e.g. 1000:3000)', rowRange)
     .option('--json', 'print the scores as JSON')
     .action(async (modelDir: string, data: string, opts: EvalCliOptions) => {
-      const range = opts.rows ? parseRowRange(opts.rows) : null;
+      const range = opts.rows ?? null;
       await initEngine({ quiet: true });
       const model = loadModel(modelDir);
       try {

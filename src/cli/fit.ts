@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InvalidArgumentError, type Command } from 'commander';
-import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } from '../data/index.js';
+import type { Command } from 'commander';
+import { anchorDataset, loadDataset, rowCount, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { ProgressDisplay } from './progress.js';
-import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
+import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt, numberList, rowRange, seed, widthList } from './parsers.js';
 
 interface FitCliOptions {
   out: string;
@@ -60,30 +60,6 @@ export type FitMessage =
   | { type: 'done'; info: ModelInfo }
   | { type: 'error'; message: string };
 
-
-
-
-
-export function numberList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.5,1');
-  return nums;
-}
-
-function widthList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError('expected comma-separated layer widths, e.g. 64,64');
-  return parts.map(Number);
-}
-
-function rowRange(value: string): [number, number] {
-  try {
-    return parseRowRange(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 // ---- from CLI flags to fit options ----
 
@@ -332,7 +308,7 @@ export function registerFit(program: Command): void {
     .option('--bandwidth <h>', 'output-space KDE bandwidth h_y (default: from the data)', positiveNumber)
     .option('--cond-bandwidth <h>', 'condition-space bandwidth h_x for continuous conditions (default: Scott\'s rule)', positiveNumber)
     .option('--steps <n>', 'training steps (CLOT: dual steps after the warm start)', nonNegativeInt)
-    .option('--seed <n>', 'seed of every random choice', nonNegativeInt)
+    .option('--seed <n>', 'seed of every random choice', seed)
     .option('--equal-spacing', 'anchor times k/K (as the reference code) instead of the real λ spacing')
     .option('--batch-size <n>', 'samples per training batch', positiveInt)
     .option('--coupling-cap <n>', 'CLOT: samples per condition group in the warm-start couplings', positiveInt)

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { datasetSummary, defaultSidecarPath, loadDataset, type DatasetSummary } from '../data/index.js';
-import { nonNegativeInt } from './parsers.js';
+import { nameList, nonNegativeInt } from './parsers.js';
 
 interface InfoOptions {
   meta?: string;
@@ -10,13 +10,6 @@ interface InfoOptions {
   outputs?: string[];
   conditions?: string[];
   json?: boolean;
-}
-
-
-function nameList(value: string): string[] {
-  const names = value.split(',').map((s) => s.trim());
-  if (names.some((n) => n === '')) throw new InvalidArgumentError('expected comma-separated column names');
-  return names;
 }
 
 /** A number in at most 5 significant digits, without trailing noise. */

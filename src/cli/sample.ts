@@ -4,12 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readRowsFile, writeNpy } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { finiteNumber, nonNegativeInt, positiveInt } from './parsers.js';
+import { finiteNumber, lambdaGrid, nonNegativeInt, positiveInt, seed } from './parsers.js';
 
 interface RowSource {
   from?: string;
@@ -31,39 +31,6 @@ interface TrajectoryCliOptions extends RowSource {
 /** Largest output written (values); beyond it the user should split the job. */
 const MAX_VALUES = 2 ** 28;
 
-
-
-
-/** Round off float noise of a grid (0.1 + 0.2 → 0.3) without moving real values. */
-function clean(v: number): number {
-  return Number(v.toPrecision(12));
-}
-
-/**
- * A λ grid: `a:b:step` (a, a + step, …, up to b inclusive) or a comma list `a,b,c`.
- */
-export function parseLambdaGrid(value: string): number[] {
-  const text = value.trim();
-  if (text.includes(':')) {
-    const parts = text.split(':').map((s) => s.trim());
-    const nums = parts.map(Number);
-    if (parts.length !== 3 || parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) {
-      throw new InvalidArgumentError('expected START:END:STEP (e.g. 0:1:0.1) or a comma list (e.g. 0,0.5,1)');
-    }
-    const [a, b, step] = nums;
-    if (!(step > 0)) throw new InvalidArgumentError(`STEP must be positive, got ${step}`);
-    if (!(b >= a)) throw new InvalidArgumentError(`END must be ≥ START, got ${a}:${b}`);
-    const count = Math.floor((b - a) / step + 1e-9) + 1;
-    if (count > 100_000) throw new InvalidArgumentError(`the grid has ${count} values; at most 100000`);
-    return Array.from({ length: count }, (_, i) => clean(a + i * step));
-  }
-  const parts = text.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) {
-    throw new InvalidArgumentError('expected START:END:STEP (e.g. 0:1:0.1) or a comma list (e.g. 0,0.5,1)');
-  }
-  return nums;
-}
 
 /** Write an .npy beside its final name, then rename: a reader never sees a half-written file. */
 export function writeNpyAtomic(file: string, shape: number[], data: Float32Array): void {
@@ -148,7 +115,7 @@ function rowOptions(cmd: Command): Command {
     .option('--from <rows>', 'starting rows at the first anchor: .npy [N, D+C] or CSV')
     .option('--n <count>', 'instead of --from: draw this many stored first-anchor rows', positiveInt)
     .option('--class <c>', 'with --n: rows of this class only (categorical models)', nonNegativeInt)
-    .option('--seed <n>', 'seed for drawing stored rows', nonNegativeInt, 0);
+    .option('--seed <n>', 'seed for drawing stored rows', seed, 0);
 }
 
 export function registerSample(program: Command): void {
@@ -166,7 +133,7 @@ export function registerSample(program: Command): void {
       .command('trajectory')
       .description('push rows given at the first anchor along a grid of λ; writes [L, N, D+C] .npy')
       .argument('<model>', 'model directory (from hti fit)')
-      .requiredOption('--lambdas <grid>', 'START:END:STEP (END included) or a comma list', parseLambdaGrid)
+      .requiredOption('--lambdas <grid>', 'START:END:STEP (END included) or a comma list', lambdaGrid)
       .requiredOption('--out <file>', 'output .npy [L, N, D+C]'),
   ).action(trajectoryAction);
 }

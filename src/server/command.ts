@@ -1,11 +1,11 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
 import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { createServer, isLoopback, type ReferenceData } from './index.js';
-import { positiveInt } from '../cli/parsers.js';
+import { port, positiveInt } from '../cli/parsers.js';
 
 export interface ServeOptions {
   port: number;
@@ -13,12 +13,6 @@ export interface ServeOptions {
   data?: string;
   bodyLimit?: number;
 }
-
-export function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number 0..65535');
-  return Number(value);
-}
-
 
 /** True samples to show beside the surrogate; their columns must match the model's. */
 function referenceFrom(file: string, model: TrajectoryModel): ReferenceData {
@@ -58,7 +52,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve a trained model: HTTP API (/api/model, /api/sample, /api/trajectory, /api/field) and the viewer page at /')
     .argument('<model>', 'model directory (from hti fit)')
-    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 8080)
+    .option('--port <n>', 'port to listen on (0: any free port)', port, 8080)
     .option('--host <host>', 'address to bind; loopback unless you say otherwise', '127.0.0.1')
     .option('--data <file>', 'dataset whose true samples the viewer shows beside the surrogate (anchor and held-out levels)')
     .option('--body-limit <bytes>', 'largest request body accepted', positiveInt)

@@ -97,7 +97,7 @@ describe('hti serve', () => {
   });
 
   test('refuses mismatched reference data, busy ports and bad options', async () => {
-    await expect(startServe(modelDir, { port: 0, host: '127.0.0.1', data: OTHER })).rejects.toThrow(/has 2 outputs \+ 7 condition columns; the model has 2 \+ 1 \(categorical\)/);
+    await expect(startServe(modelDir, { port: 0, host: '127.0.0.1', data: OTHER })).rejects.toThrow(/says D = 2, C = 7 \(continuous\) but model .* expects D = 2, C = 1 \(categorical\)/);
     const first = await startServe(modelDir, { port: 0, host: '127.0.0.1' });
     try {
       const port = Number(new URL(first.url).port);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Command } from 'commander';
-import { anchorDataset, loadDataset, rowCount, type Dataset } from '../data/index.js';
+import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
+import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
@@ -16,9 +17,8 @@ import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/re
 import { ProgressDisplay } from './progress.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt, numberList, rowRange, seed, widthList } from './parsers.js';
 
-interface FitCliOptions {
+interface FitCliOptions extends DataFlags {
   out: string;
-  meta?: string;
   anchors?: number[];
   rows?: [number, number];
   method: string;
@@ -222,11 +222,11 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
 }
 
 async function fitAction(data: string, o: FitCliOptions): Promise<void> {
-  const { out: outArg, method, json, quiet, meta, anchors, rows, ...flags } = o;
+  const { out: outArg, method, json, quiet, meta, dim, cond, categorical, outputs, conditions, anchors, rows, ...flags } = o;
   const fitOptions = buildFitOptions(method, flags);
   const out = path.resolve(outArg);
   checkOutTarget(out);
-  const ds = loadDataset(data, { meta });
+  const ds = loadWithFlags(data, { meta, dim, cond, categorical, outputs, conditions });
   const train = anchorDataset(ds, anchors, rows);
   const rowCounts = train.levels.map((_, t) => rowCount(train, t));
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -292,12 +292,12 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
 }
 
 export function registerFit(program: Command): void {
-  program
+  const cmd = program
     .command('fit')
     .description('fit a surrogate on the anchor levels of a dataset and save it as a model directory')
     .argument('<data>', '.npy ([levels, rows, D+C]) or long-form .csv, with its JSON sidecar')
-    .requiredOption('--out <model>', 'model directory to write (replaced if it holds an older model)')
-    .option('--meta <file>', 'JSON sidecar (default: the data file name with .json)')
+    .requiredOption('--out <model>', 'model directory to write (replaced if it holds an older model)');
+  addDataFlags(cmd)
     .option('--anchors <list>', 'anchor λ values, comma-separated (default: the sidecar\'s anchors)', numberList)
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')

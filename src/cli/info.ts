@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
-import { datasetSummary, defaultSidecarPath, loadDataset, type DatasetSummary } from '../data/index.js';
-import { nameList, nonNegativeInt } from './parsers.js';
+import { datasetSummary, defaultSidecarPath, type DatasetSummary } from '../data/index.js';
+import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 
-interface InfoOptions {
-  meta?: string;
-  dim?: number;
-  cond?: number;
-  categorical?: boolean;
-  outputs?: string[];
-  conditions?: string[];
+interface InfoOptions extends DataFlags {
   json?: boolean;
 }
 
@@ -51,26 +45,14 @@ export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
 }
 
 export function registerInfo(program: Command): void {
-  program
+  const cmd = program
     .command('info')
     .description('describe a dataset: levels, rows, dimensions, column ranges, class counts')
-    .argument('<data>', '.npy ([levels, rows, D+C] or [rows, D+C]) or long-form .csv file')
-    .option('--meta <file>', 'JSON sidecar (default: the data file name with .json, when present)')
-    .option('--dim <D>', 'number of output columns', nonNegativeInt)
-    .option('--cond <C>', 'number of condition columns', nonNegativeInt)
-    .option('--categorical', 'the condition is one integer class-id column')
-    .option('--outputs <names>', 'CSV: comma-separated output column names', nameList)
-    .option('--conditions <names>', 'CSV: comma-separated condition column names', nameList)
+    .argument('<data>', '.npy ([levels, rows, D+C] or [rows, D+C]) or long-form .csv file');
+  addDataFlags(cmd)
     .option('--json', 'print the summary as JSON')
     .action(async (data: string, opts: InfoOptions) => {
-      const ds = loadDataset(data, {
-        meta: opts.meta,
-        dim: opts.dim,
-        cond: opts.cond,
-        categorical: opts.categorical,
-        outputs: opts.outputs,
-        conditions: opts.conditions,
-      });
+      const ds = loadWithFlags(data, opts);
       const sidecar = opts.meta ?? defaultSidecarPath(data);
       const summary = datasetSummary(ds);
       const text = opts.json ? JSON.stringify({ ...summary, sidecar }, null, 2) : formatInfo(summary, sidecar);

@@ -34,6 +34,8 @@ export interface LoadOptions {
   conditions?: string[];
   /** λ values of the levels (override the sidecar's `hyperparameter`). */
   levels?: number[];
+  /** Why the condition is taken as categorical when `categorical` is given (named when class ids are bad). */
+  categoricalBecause?: string;
 }
 
 const isCsvPath = (p: string): boolean => /\.(csv|txt)$/i.test(p);
@@ -176,7 +178,7 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
   const ds: Dataset = { levels, data, dim, cond, categorical, classes: 0, source: file };
   if (columns) ds.columns = columns;
   checkFinite(ds, what);
-  if (categorical) ds.classes = checkClassIds(ds, what);
+  if (categorical) ds.classes = checkClassIds(ds, what, options.categoricalBecause);
   if (side.anchors) {
     ds.anchors = snapToLevels(ds, side.anchors, 'anchor', metaWhat);
     if (ds.anchors.length < 2) throw new Error(`${metaWhat}: needs at least 2 anchor levels, got ${ds.anchors.length}`);
@@ -202,13 +204,16 @@ function checkFinite(ds: Dataset, what: string): void {
 }
 
 /** The class column must hold integers ≥ 0; returns the class count (max id + 1). */
-function checkClassIds(ds: Dataset, what: string): number {
+function checkClassIds(ds: Dataset, what: string, because?: string): number {
   const width = rowWidth(ds);
   let max = -1;
   ds.data.forEach((rows, t) => {
     for (let r = 0; r < rows.length / width; r++) {
       const v = rows[r * width + ds.dim];
       if (!Number.isInteger(v) || v < 0) {
+        if (because) {
+          throw new Error(`${what}: ${because}, so column ${ds.dim} must hold class ids (integers ≥ 0), but it holds ${v} at level ${t} (λ = ${ds.levels[t]}), row ${r}: is this data continuous?`);
+        }
         throw new Error(`${what}: categorical column holds ${v} at level ${t} (λ = ${ds.levels[t]}), row ${r}; class ids must be integers ≥ 0`);
       }
       if (v > max) max = v;

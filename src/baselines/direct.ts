@@ -60,14 +60,14 @@ class DirectModel extends SingleNetModel<DirectConfig> implements TrajectoryMode
   sample(rows: Float32Array, lambda: number): Float32Array {
     checkLambda(this.info, lambda);
     const n = checkRows(this.info, rows);
-    const { dim, cond, categorical } = this.info;
+    const { dim, cond } = this.info;
     const width = dim + cond;
     const t = timeOf(this.info.anchors, this.config.times, lambda);
     const y = new Float32Array(n * dim);
     for (let start = 0; start < n; start += INFERENCE_CHUNK) {
       const m = Math.min(INFERENCE_CHUNK, n - start);
       const chunk = rows.subarray(start * width, (start + m) * width);
-      const cb = conditionBlock(chunk, dim, cond, categorical, this.config.xStd);
+      const cb = conditionBlock(chunk, this.info, this.config.xStd);
       const out = tf.tidy(() => {
         const input = tf.fill([m, 1], 2 * t - 1);
         return this.net.forward(input, conditionTensor(cb, cond, m) as Tensor2D | null);
@@ -121,7 +121,7 @@ export async function fitDirect(train: Dataset, options: DirectOptions = {}): Pr
   train.data.forEach((block, k) => {
     const n = block.length / width;
     ys.push(standardize(block, width, 0, config.yStd));
-    xs.push(conditionBlock(block, dim, cond, categorical, config.xStd));
+    xs.push(conditionBlock(block, info, config.xStd));
     // The time alone (no sinusoids): between anchors the regression should interpolate plainly.
     ts.push(new Float32Array(n).fill(2 * config.times[k] - 1));
   });

@@ -122,9 +122,10 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
     xStd: cond > 0 && !categorical ? fitStandardizer(train.data, width, dim, cond) : null,
   };
   const rng = new Rng(options.seed ?? 0);
+  const info = baseInfo(train, kind, kind);
   const blocks: AnchorBlock[] = train.data.map((block) => ({
     y: standardize(block, width, 0, config.yStd),
-    x: conditionBlock(block, dim, cond, categorical, config.xStd),
+    x: conditionBlock(block, info, config.xStd),
     n: block.length / width,
   }));
   const pairRng = rng.fork('pairing');
@@ -145,7 +146,7 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
     }
     segments.push({ y0, y1, x, weight: p.weight, coef: null, pairing: p.mode });
   }
-  return { train, info: baseInfo(train, kind, kind), config, blocks, segments, rng, started };
+  return { train, info, config, blocks, segments, rng, started };
 }
 
 /** Velocity-net input width: y, local-time features, one-hot segment. */
@@ -306,10 +307,10 @@ export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryM
 
   /** Standardised outputs of `rows` at each λ of a sorted list. */
   private integrate(rows: Float32Array, n: number, sorted: number[]): Float32Array[] {
-    const { dim, cond, categorical, anchors } = this.info;
+    const { dim, cond, anchors } = this.info;
     const width = dim + cond;
     const K = anchors.length - 1;
-    const cb = conditionBlock(rows, dim, cond, categorical, this.config.xStd);
+    const cb = conditionBlock(rows, this.info, this.config.xStd);
     let film: Film | null = null;
     if (cond > 0) {
       // FiLM depends on the condition alone: compute it once for the whole integration.

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { datasetSummary, defaultSidecarPath, type DatasetSummary } from '../data/index.js';
+import { datasetSummary, defaultSidecarPath, formatClassIds, type DatasetSummary } from '../data/index.js';
 import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 
 interface InfoOptions extends DataFlags {
@@ -19,22 +19,27 @@ function table(rows: string[][], right: boolean[]): string {
     .join('\n');
 }
 
+const MAX_CLASS_COLUMNS = 12;
+
 export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
   const lines: string[] = [];
   lines.push(`data        ${s.source ?? '?'}`);
   lines.push(`sidecar     ${sidecar ?? '(none)'}`);
-  const condText = s.categorical ? `${s.cond} (categorical, ${s.classes} classes)` : String(s.cond);
+  const condText = s.categorical ? `${s.cond} (categorical, ${s.classes} class${s.classes === 1 ? '' : 'es'})` : String(s.cond);
   lines.push(`D (outputs) ${s.dim}   C (conditions) ${condText}`);
+  if (s.categorical) lines.push(`class ids   ${formatClassIds(s.classIds ?? [])}`);
   const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null].filter(Boolean);
   lines.push(`levels      ${s.levels.length} (${roles.join(', ')})`);
   lines.push('');
-  const header = ['level', 'λ', 'role', 'rows', ...(s.categorical ? Array.from({ length: s.classes }, (_, c) => `class ${c}`) : [])];
+  // Rows per class as columns while they fit on a screen (the JSON has them all).
+  const perClass = (s.classIds?.length ?? 0) <= MAX_CLASS_COLUMNS;
+  const header = ['level', 'λ', 'role', 'rows', ...(perClass ? (s.classIds ?? []).map((c) => `class ${c}`) : [])];
   const rows = s.levels.map((l, t) => [
     String(t),
     fmt(l.lambda),
     l.anchor ? 'anchor' : l.validation ? 'validation' : '-',
     String(l.rows),
-    ...(l.classCounts ?? []).map(String),
+    ...(perClass ? (l.classCounts ?? []).map(String) : []),
   ]);
   lines.push(table([header, ...rows], header.map((_, j) => j !== 2)));
   lines.push('');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
+import type { TrajectoryModel } from '../surrogate/model.js';
 import { readRowsFile } from '../data/index.js';
 import { modelFigureSvg } from '../plot/figure.js';
 import { writePlot } from '../plot/render.js';
@@ -17,6 +18,13 @@ interface PlotOptions {
   field: boolean;
   scale: number;
   title?: string;
+}
+
+/** What the field panels show when the model lacks part of the field (said, not silently left out). */
+function fieldNote(model: TrajectoryModel, wanted: boolean): string {
+  if (!wanted || model.info.dim !== 2 || model.potential) return '';
+  if (model.metric) return ' (this model has no density potential: the field panels show the metric only; --no-field leaves them out)';
+  return ' (this model has no learned potential or metric: no field panels)';
 }
 
 export function registerPlot(program: Command): void {
@@ -51,7 +59,7 @@ export function registerPlot(program: Command): void {
           title: options.title,
         });
         writePlot(options.out, svg, { scale: options.scale });
-        process.stdout.write(`hti plot: wrote ${options.out}\n`);
+        process.stdout.write(`hti plot: wrote ${options.out}${fieldNote(model, options.field)}\n`);
       } finally {
         model.dispose();
       }

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { readRowsFile, writeNpy } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
-import type { TrajectoryModel } from '../surrogate/model.js';
+import { knownClasses, unknownClassError, type TrajectoryModel } from '../surrogate/model.js';
 import { finiteNumber, lambdaGrid, nonNegativeInt, positiveInt, seed } from './parsers.js';
 
 interface RowSource {
@@ -54,9 +54,13 @@ function checkOut(out: string): void {
   if (!/\.npy$/i.test(out)) throw new Error(`--out must name an .npy file, got '${out}'`);
 }
 
-/** The starting rows: a rows file, or `n` stored first-anchor rows (of one class, for a categorical model). */
-function startRows(model: TrajectoryModel, o: RowSource): { rows: number; data: Float32Array } {
-  const { dim, cond, categorical, classes } = model.info;
+/**
+ * The starting rows: a rows file, or `n` stored first-anchor rows (of one class, for a categorical
+ * model). `valuesPerRow` values per row will be written: the size is checked before anything is read
+ * or drawn.
+ */
+function startRows(model: TrajectoryModel, o: RowSource, valuesPerRow: number): { rows: number; data: Float32Array } {
+  const { dim, cond, categorical } = model.info;
   const width = dim + cond;
   if (o.from !== undefined) {
     if (o.class !== undefined || o.n !== undefined) throw new Error('give either --from ROWS or --n K (with --class c), not both');
@@ -67,15 +71,16 @@ function startRows(model: TrajectoryModel, o: RowSource): { rows: number; data: 
   if (o.class !== undefined && !categorical) {
     throw new Error(`--class applies only to a model with a categorical condition; this model's condition is ${cond === 0 ? 'empty (unconditional)' : `continuous (${cond} columns)`}`);
   }
-  if (o.class !== undefined && o.class >= classes) throw new Error(`--class ${o.class} is not one of the model's classes 0..${classes - 1}`);
+  if (o.class !== undefined && !knownClasses(model.info).includes(o.class)) throw unknownClassError(model.info, o.class, '--class: ');
   if (o.n === undefined) {
     throw new Error(categorical ? 'give the starting rows: --from ROWS.npy, or --class c --n K' : 'give the starting rows: --from ROWS.npy, or --n K stored first-anchor rows');
   }
+  checkSize(o.n * valuesPerRow);
   return { rows: o.n, data: model.anchorRows(o.class ?? null, o.n, o.seed) };
 }
 
 function checkSize(values: number): void {
-  if (values > MAX_VALUES) throw new Error(`the output would hold ${values} values (more than ${MAX_VALUES}); use fewer rows or λ values`);
+  if (!(values <= MAX_VALUES)) throw new Error(`the output would hold ${values} values (more than ${MAX_VALUES}); use fewer rows or λ values`);
 }
 
 async function sampleAction(modelDir: string, o: SampleCliOptions): Promise<void> {
@@ -84,7 +89,7 @@ async function sampleAction(modelDir: string, o: SampleCliOptions): Promise<void
   const model = loadModel(modelDir);
   try {
     const { dim, cond } = model.info;
-    const { rows, data } = startRows(model, o);
+    const { rows, data } = startRows(model, o, dim + cond);
     checkSize(rows * (dim + cond));
     const result = model.sample(data, o.lambda);
     writeNpyAtomic(o.out, [rows, dim + cond], result);
@@ -100,7 +105,7 @@ async function trajectoryAction(modelDir: string, o: TrajectoryCliOptions): Prom
   const model = loadModel(modelDir);
   try {
     const { dim, cond } = model.info;
-    const { rows, data } = startRows(model, o);
+    const { rows, data } = startRows(model, o, o.lambdas.length * (dim + cond));
     checkSize(o.lambdas.length * rows * (dim + cond));
     const result = model.trajectory(data, o.lambdas);
     writeNpyAtomic(o.out, [o.lambdas.length, rows, dim + cond], result);

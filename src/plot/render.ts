@@ -151,8 +151,10 @@ export function rampColor(stops: string[], t: number): string {
 
 export const viridis = (t: number): string => rampColor(VIRIDIS, t);
 
-export function classLegend(classes: number, shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
-  return Array.from({ length: classes }, (_, c) => ({ label: `class ${c}`, color: CLASS_COLORS[c % CLASS_COLORS.length], shape }));
+/** Legend of classes 0..classes−1, or of the given class ids (coloured as the points are: by id). */
+export function classLegend(classes: number | number[], shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
+  const ids = Array.isArray(classes) ? classes : Array.from({ length: classes }, (_, c) => c);
+  return ids.map((c) => ({ label: `class ${c}`, color: CLASS_COLORS[Math.abs(Math.round(c)) % CLASS_COLORS.length], shape }));
 }
 
 function minMax(values: ArrayLike<number>): [number, number] {

@@ -199,9 +199,10 @@ export class ClotNetworks {
     return tf.div(tf.sub(y, this.yMean), this.yScale) as Tensor2D;
   }
 
-  /** The condition as the networks see it: class ids, standardised vectors, or nothing. */
+  /** The condition as the networks see it: class indices (see AnchorData.classIds), standardised vectors, or nothing. */
   netCondition(x: Float32Array, batch: number): Tensor2D | null {
     if (this.condition.kind === 'none') return null;
+    if (this.condition.kind === 'categorical') return tf.tensor2d(this.anchors.classIndices(x), [batch, 1]);
     const t = tf.tensor2d(x, [batch, this.anchors.cond]);
     return this.xMean ? (tf.div(tf.sub(t, this.xMean), this.xScale!) as Tensor2D) : t;
   }
@@ -266,6 +267,8 @@ const CHUNK = 8192;
 /** A fitted CLOT surrogate: chained anchor maps, then the spline path of the interval at λ. */
 export class ClotSurrogate implements TrajectoryModel {
   readonly info: ModelInfo;
+  /** The density potential U(q | x), present only when the model was fitted with one. */
+  readonly potential?: (points: Float32Array, condRow: Float32Array) => Float32Array;
 
   constructor(
     readonly nets: ClotNetworks,
@@ -279,10 +282,12 @@ export class ClotSurrogate implements TrajectoryModel {
       cond: a.cond,
       categorical: a.categorical,
       classes: a.classes,
+      ...(a.categorical ? { classIds: a.classIds.slice() } : {}),
       anchors: a.lambdas.slice(),
       bounds: a.bounds,
       training,
     };
+    if (nets.potential) this.potential = (points, condRow) => this.potentialAt(points, condRow);
   }
 
   sample(rows: Float32Array, lambda: number): Float32Array {
@@ -397,9 +402,8 @@ export class ClotSurrogate implements TrajectoryModel {
     return this.nets.anchors.firstAnchorRows(klass, n, seed);
   }
 
-  potential(points: Float32Array, condRow: Float32Array): Float32Array {
-    const pot = this.nets.potential;
-    if (!pot) throw new Error('this model has no density potential (fitted without it)');
+  private potentialAt(points: Float32Array, condRow: Float32Array): Float32Array {
+    const pot = this.nets.potential!;
     const dim = this.info.dim;
     const p = points.length / dim;
     const out = new Float32Array(p);

@@ -3,6 +3,8 @@
  * (src/baselines) alike — so that sampling, saving, benchmarks, the CLI and the server treat
  * them the same way.
  */
+import { formatClassIds } from '../data/dataset.js';
+
 export type ModelKind = 'clot' | 'direct' | 'cfm' | 'mfm' | 'copy-first';
 
 export interface ModelInfo {
@@ -12,7 +14,13 @@ export interface ModelInfo {
   dim: number;
   cond: number;
   categorical: boolean;
+  /** Number of classes the model knows (categorical), else 0. */
   classes: number;
+  /**
+   * The class ids the model was trained on, sorted (categorical). Networks see a class as its
+   * index in this list. Models saved before the list existed knew ids 0..classes−1 (see knownClasses).
+   */
+  classIds?: number[];
   /** Anchor λ values, strictly increasing; the model answers on [anchors[0], anchors[K]]. */
   anchors: number[];
   /** Per output column [min, max] over the anchor data. */
@@ -51,6 +59,32 @@ export function checkLambda(info: ModelInfo, lambda: number): void {
   if (lambda < lo - tol || lambda > hi + tol) throw new Error(`λ = ${lambda} is outside the model's range [${lo}, ${hi}] (no extrapolation)`);
 }
 
+/** Most rows one call may draw or push (a larger job is split by the caller). */
+export const MAX_ROWS = 2 ** 26;
+
+/** Check a requested row count before anything is allocated for it. */
+export function checkRowCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`the number of rows must be a positive integer, got ${n}`);
+  if (n > MAX_ROWS) throw new Error(`${n} rows is more than one call handles (${MAX_ROWS}); split the job`);
+}
+
+/** The class ids a model knows: its list, or 0..classes−1 for a model saved without one. */
+export function knownClasses(info: Pick<ModelInfo, 'categorical' | 'classes' | 'classIds'>): number[] {
+  if (!info.categorical) return [];
+  return info.classIds ? info.classIds.slice() : Array.from({ length: info.classes }, (_, c) => c);
+}
+
+/** Class id → its index among the known classes (the dense index networks use). */
+export function classIndexMap(ids: number[]): Map<number, number> {
+  return new Map(ids.map((id, i) => [id, i]));
+}
+
+/** The error for a class the model was not trained on. */
+export function unknownClassError(info: Pick<ModelInfo, 'categorical' | 'classes' | 'classIds'>, klass: number, where = ''): Error {
+  const ids = knownClasses(info);
+  return new Error(`${where}class ${klass} is not one of the model's classes (${formatClassIds(ids)})`);
+}
+
 /** Check rows have the model's width and finite values; the error says what is wrong. */
 export function checkRows(info: ModelInfo, rows: Float32Array): number {
   const width = info.dim + info.cond;
@@ -61,9 +95,9 @@ export function checkRows(info: ModelInfo, rows: Float32Array): number {
     if (!Number.isFinite(rows[i])) throw new Error(`row ${Math.floor(i / width)}, column ${i % width} is not finite`);
   }
   if (info.categorical) {
+    const known = new Set(knownClasses(info));
     for (let i = info.dim; i < rows.length; i += width) {
-      const c = rows[i];
-      if (!Number.isInteger(c) || c < 0 || c >= info.classes) throw new Error(`row ${Math.floor(i / width)}: class ${c} is not one of 0..${info.classes - 1}`);
+      if (!known.has(rows[i])) throw unknownClassError(info, rows[i], `row ${Math.floor(i / width)}: `);
     }
   }
   return rows.length / width;

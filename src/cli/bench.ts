@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { METHODS } from '../methods/registry.js';
-import { bundledDataDir } from '../data/index.js';
+import { bundledDataDir, onFile, writeFileAtomic } from '../data/index.js';
 import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
@@ -88,8 +88,9 @@ export function registerBench(program: Command): void {
       });
       const json = JSON.stringify(report, null, 2) + '\n';
       if (opts.out) {
-        fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-        fs.writeFileSync(opts.out, json);
+        const out = opts.out;
+        onFile('create', path.dirname(out), () => fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true }));
+        writeFileAtomic(out, json);
         log?.(`results written to ${opts.out}`);
       }
       process.stdout.write(opts.json ? json : formatTables(report.tasks) + '\n');

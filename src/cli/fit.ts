@@ -15,6 +15,7 @@ import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { ProgressDisplay } from './progress.js';
+import { OutDir } from './out-dir.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt, numberList, rowRange, seed, widthList } from './parsers.js';
 
 interface FitCliOptions extends DataFlags {
@@ -110,45 +111,7 @@ export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | '
   return out;
 }
 
-/** Refuse early (before a long fit) an --out that exists and is not a model directory. */
-function checkOutTarget(out: string): void {
-  if (!fs.existsSync(out)) return;
-  if (!fs.statSync(out).isDirectory() || !fs.existsSync(path.join(out, 'config.json'))) {
-    throw new Error(`--out ${out} exists and is not an hti model directory; not overwriting it`);
-  }
-}
-
 // ---- running the fit ----
-
-/** Entries of `parent` that belong to a staging directory (itself and writeModelDir's temp siblings). */
-function stagingLeftovers(staging: string): string[] {
-  const parent = path.dirname(staging);
-  const base = path.basename(staging);
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(parent);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => n === base || n.startsWith(`.${base}.tmp-`) || n.startsWith(`${base}-old`)).map((n) => path.join(parent, n));
-}
-
-function removeStaging(staging: string): void {
-  for (const p of stagingLeftovers(staging)) fs.rmSync(p, { recursive: true, force: true });
-}
-
-/** Move the finished staging directory to `out`, replacing an older model there. */
-function publish(staging: string, out: string): void {
-  if (fs.existsSync(out)) {
-    checkOutTarget(out);
-    const old = `${staging}-old`;
-    fs.renameSync(out, old);
-    fs.renameSync(staging, out);
-    fs.rmSync(old, { recursive: true, force: true });
-  } else {
-    fs.renameSync(staging, out);
-  }
-}
 
 const WORKER_FILE = fileURLToPath(new URL('./fit-worker.js', import.meta.url));
 
@@ -190,7 +153,9 @@ export function finalLosses(training: Record<string, unknown> | undefined): Reco
   const out: Record<string, number | number[]> = {};
   for (const [k, v] of Object.entries(training ?? {})) {
     if (!/(loss|cost|action)$/i.test(k)) continue;
-    if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) out[k] = v as number | number[];
+    // Only finite numbers: a phase that did not run (e.g. --steps 0) leaves NaN or an empty list.
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x))) out[k] = v as number[];
   }
   return out;
 }
@@ -221,26 +186,36 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
   );
 }
 
-async function fitAction(data: string, o: FitCliOptions): Promise<void> {
-  const { out: outArg, method, json, quiet, meta, dim, cond, categorical, outputs, conditions, anchors, rows, ...flags } = o;
-  const fitOptions = buildFitOptions(method, flags);
-  const out = path.resolve(outArg);
-  checkOutTarget(out);
-  const ds = loadWithFlags(data, { meta, dim, cond, categorical, outputs, conditions });
-  const train = anchorDataset(ds, anchors, rows);
-  const rowCounts = train.levels.map((_, t) => rowCount(train, t));
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const staging = path.join(path.dirname(out), `.${path.basename(out)}.fit-${process.pid}-${Date.now().toString(36)}`);
-  const job: FitJob = { train, method, options: fitOptions, staging };
+/** The --json summary of a finished fit. */
+function jsonSummary(out: string, info: ModelInfo, rows: number[], seconds: number): Record<string, unknown> {
+  const { history: _h, ...training } = (info.training ?? {}) as Record<string, unknown>;
+  void _h;
+  return {
+    model: out,
+    method: info.method,
+    kind: info.kind,
+    dim: info.dim,
+    cond: info.cond,
+    categorical: info.categorical,
+    classes: info.classes,
+    ...(info.categorical ? { classIds: info.classIds } : {}),
+    anchors: info.anchors,
+    rows,
+    fitSeconds: typeof training.fitSeconds === 'number' ? training.fitSeconds : seconds,
+    wallSeconds: seconds,
+    finalLosses: finalLosses(training),
+    training,
+    options: savedOptions(out),
+  };
+}
 
-  const display = quiet ? null : new ProgressDisplay();
+/** Run the fit into the staging directory, answering Ctrl-C at once (worker stopped, nothing left behind). */
+async function runFit(job: FitJob, out: OutDir, display: ProgressDisplay | null): Promise<ModelInfo> {
   let worker: Worker | null = null;
-  let done = false;
   const interrupt = (signal: NodeJS.Signals) => {
-    if (done) return;
     display?.stop();
     const exit = () => {
-      removeStaging(staging);
+      out.abandon();
       process.stderr.write(`hti: fit interrupted (${signal}); no model written\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     };
@@ -249,46 +224,38 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
-  const started = performance.now();
   try {
     const onProgress = (p: FitProgress) => display?.update(p);
     const fromSources = !fs.existsSync(WORKER_FILE);
-    const info = fromSources ? await fitHere(job, onProgress) : await fitInWorker(job, onProgress, (w) => (worker = w));
-    display?.stop();
-    publish(staging, out);
-    done = true;
-    const seconds = (performance.now() - started) / 1000;
-    if (json) {
-      const { history: _h, ...training } = (info.training ?? {}) as Record<string, unknown>;
-      void _h;
-      const summary = {
-        model: out,
-        method: info.method,
-        kind: info.kind,
-        dim: info.dim,
-        cond: info.cond,
-        categorical: info.categorical,
-        classes: info.classes,
-        anchors: info.anchors,
-        rows: rowCounts,
-        fitSeconds: typeof training.fitSeconds === 'number' ? training.fitSeconds : seconds,
-        wallSeconds: seconds,
-        finalLosses: finalLosses(training),
-        training,
-        options: savedOptions(out),
-      };
-      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    } else {
-      process.stdout.write(summaryLine(out, info, rowCounts, seconds) + '\n');
-    }
-  } catch (err) {
-    display?.stop();
-    removeStaging(staging);
-    throw err;
+    return fromSources ? await fitHere(job, onProgress) : await fitInWorker(job, onProgress, (w) => (worker = w));
   } finally {
+    display?.stop();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
   }
+}
+
+async function fitAction(data: string, o: FitCliOptions): Promise<void> {
+  const { out: outArg, method, json, quiet, meta, dim, cond, categorical, outputs, conditions, anchors, rows, ...flags } = o;
+  const fitOptions = buildFitOptions(method, flags);
+  // Claimed before the data is read, so that a refused --out costs no time.
+  const out = OutDir.claim(outArg);
+  const started = performance.now();
+  let info: ModelInfo;
+  let rowCounts: number[];
+  try {
+    const train = anchorDataset(loadWithFlags(data, { meta, dim, cond, categorical, outputs, conditions }), anchors, rows);
+    rowCounts = train.levels.map((_, t) => rowCount(train, t));
+    info = await runFit({ train, method, options: fitOptions, staging: out.staging }, out, quiet ? null : new ProgressDisplay());
+    out.publish();
+  } catch (err) {
+    out.abandon();
+    throw err;
+  }
+  out.release();
+  const seconds = (performance.now() - started) / 1000;
+  const text = json ? JSON.stringify(jsonSummary(out.target, info, rowCounts, seconds), null, 2) : summaryLine(out.target, info, rowCounts, seconds);
+  process.stdout.write(text + '\n');
 }
 
 export function registerFit(program: Command): void {
@@ -296,7 +263,7 @@ export function registerFit(program: Command): void {
     .command('fit')
     .description('fit a surrogate on the anchor levels of a dataset and save it as a model directory')
     .argument('<data>', '.npy ([levels, rows, D+C]) or long-form .csv, with its JSON sidecar')
-    .requiredOption('--out <model>', 'model directory to write (replaced if it holds an older model)');
+    .requiredOption('--out <model>', 'model directory to write: new, empty, or an hti model (its model files are replaced, other files kept)');
   addDataFlags(cmd)
     .option('--anchors <list>', 'anchor λ values, comma-separated (default: the sidecar\'s anchors)', numberList)
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)

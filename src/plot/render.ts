@@ -5,10 +5,10 @@
  * Text uses DejaVu Sans shipped by the dejavu-fonts-ttf package, so PNGs render the same on any
  * machine (no system fonts needed).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
+import { writeFileAtomic } from '../data/files.js';
 
 export const CLASS_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
@@ -499,7 +499,5 @@ export function svgToPixels(svg: string, options: { scale?: number } = {}): { wi
 export function writePlot(file: string, svg: string, options: { scale?: number } = {}): void {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new Error(`--out must end in .png or .svg, got ${file}`);
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new Error(`cannot write ${file}: folder ${dir} does not exist`);
-  fs.writeFileSync(file, ext === '.svg' ? svg : svgToPng(svg, options));
+  writeFileAtomic(file, ext === '.svg' ? svg : svgToPng(svg, options));
 }

@@ -202,11 +202,13 @@ export class AnchorData {
     const xs: Float32Array[] = [];
     info.anchors.forEach((_, k) => {
       const y = record[`anchors.${k}.y`];
-      if (!y || y.shape[1] !== info.dim) throw new Error(`weights file lacks the samples of anchor ${k} (corrupt or truncated model)`);
+      if (!y || y.shape.length !== 2) throw new Error(`weights file lacks the samples of anchor ${k} (corrupt or truncated model)`);
+      if (y.shape[1] !== info.dim) throw new Error(`config.json says D = ${info.dim} but the weights file holds samples of width ${y.shape[1]}: the two files disagree`);
       ys.push(y.data);
       if (info.cond > 0) {
         const x = record[`anchors.${k}.x`];
-        if (!x || x.shape[1] !== info.cond || x.shape[0] !== y.shape[0]) throw new Error(`weights file lacks the conditions of anchor ${k} (corrupt or truncated model)`);
+        if (!x || x.shape.length !== 2 || x.shape[0] !== y.shape[0]) throw new Error(`weights file lacks the conditions of anchor ${k} (corrupt or truncated model)`);
+        if (x.shape[1] !== info.cond) throw new Error(`config.json says C = ${info.cond} but the weights file holds conditions of width ${x.shape[1]}: the two files disagree`);
         xs.push(x.data);
       } else {
         xs.push(new Float32Array(0));

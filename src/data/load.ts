@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { columnNames, distinctClassIds, formatClassIds, levelIndex, MAX_CLASSES, rowCount, rowWidth, type Dataset } from './dataset.js';
 import { hasNpyMagic, parseNpy, readFileOrThrow } from './npy.js';
-import { parseLongCsv, parseRowsCsv } from './csv.js';
+import { csvText, parseLongCsv, parseRowsCsv } from './csv.js';
 
 /** The JSON sidecar beside a data file (format of ../shared/data/*.json, plus optional column names). */
 export interface Sidecar {
@@ -129,7 +129,7 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
   let columns: string[] | undefined;
   const bytes = readFileOrThrow(file);
   if (isCsvPath(file) && !hasNpyMagic(bytes)) {
-    const table = parseLongCsv(bytes.toString('utf8'), { outputs: options.outputs ?? side.outputs, conditions: options.conditions ?? side.conditions, dim, cond }, what);
+    const table = parseLongCsv(csvText(bytes, what), { outputs: options.outputs ?? side.outputs, conditions: options.conditions ?? side.conditions, dim, cond }, what);
     const width = table.outputs.length + table.conditions.length;
     if (dim === undefined && cond === undefined) {
       dim = table.outputs.length;
@@ -291,7 +291,7 @@ export function readRowsFile(file: string, width: number): { rows: number; data:
   const bytes = readFileOrThrow(file);
   let out: { rows: number; data: Float32Array };
   if (isCsvPath(file) && !hasNpyMagic(bytes)) {
-    out = parseRowsCsv(bytes.toString('utf8'), width, what);
+    out = parseRowsCsv(csvText(bytes, what), width, what);
   } else {
     const arr = parseNpy(bytes, what);
     const ok = (arr.shape.length === 2 && arr.shape[1] === width) || (arr.shape.length === 1 && arr.shape[0] === width);

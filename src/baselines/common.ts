@@ -5,7 +5,7 @@
 import { concatArrays } from '../data/arrays.js';
 import { classIdsOf, MAX_CLASSES, type Dataset } from '../data/dataset.js';
 import { Adam, Mlp, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
-import { checkRowCount, classIndexMap, knownClasses, unknownClassError, type ModelInfo, type ModelKind } from '../surrogate/model.js';
+import { checkRowCount, classIndexMap, columnBounds, knownClasses, unknownClassError, type ModelInfo, type ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
 import { writeModelDir } from '../surrogate/persist.js';
 import { intervalOf } from '../surrogate/anchors.js';
@@ -134,18 +134,7 @@ export function conditionTensor(block: Float32Array, cond: number, n: number): T
 /** The info every baseline reports: sizes, anchors and per-column bounds over the anchor data. */
 export function baseInfo(train: Dataset, kind: ModelKind, method: string): ModelInfo {
   const width = train.dim + train.cond;
-  const bounds: [number, number][] = [];
-  for (let j = 0; j < train.dim; j++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const b of train.data) {
-      for (let i = j; i < b.length; i += width) {
-        if (b[i] < lo) lo = b[i];
-        if (b[i] > hi) hi = b[i];
-      }
-    }
-    bounds.push([lo, hi]);
-  }
+  const bounds = columnBounds(train.data, width, 0, train.dim);
   const classIds = classIdsOf(train);
   return {
     kind,
@@ -157,6 +146,7 @@ export function baseInfo(train: Dataset, kind: ModelKind, method: string): Model
     ...(train.categorical ? { classIds } : {}),
     anchors: train.levels.slice(),
     bounds,
+    ...(train.cond > 0 && !train.categorical ? { condBounds: columnBounds(train.data, width, train.dim, train.cond) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
+import { warnIfFarOutside } from './sample.js';
 import { readRowsFile } from '../data/index.js';
 import { modelFigureSvg } from '../plot/figure.js';
 import { writePlot } from '../plot/render.js';
@@ -48,6 +49,7 @@ export function registerPlot(program: Command): void {
       const model = loadModel(modelDir);
       try {
         const rows = options.from ? readRowsFile(options.from, model.info.dim + model.info.cond).data : undefined;
+        if (rows) warnIfFarOutside(model, rows, options.from!);
         const svg = modelFigureSvg(model, {
           lambdas: options.lambdas,
           rows,

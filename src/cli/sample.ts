@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { encodeNpy, readRowsFile, writeFileAtomic } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
-import { knownClasses, unknownClassError, type TrajectoryModel } from '../surrogate/model.js';
+import { checkRows, knownClasses, rowsFarOutside, unknownClassError, type TrajectoryModel } from '../surrogate/model.js';
+import { printWarning } from './messages.js';
 import { finiteNumber, lambdaGrid, nonNegativeInt, positiveInt, seed } from './parsers.js';
 
 interface RowSource {
@@ -51,6 +52,13 @@ function startRows(model: TrajectoryModel, o: RowSource, valuesPerRow: number): 
     if (o.class !== undefined || o.n !== undefined) throw new Error('give either --from ROWS or --n K (with --class c), not both');
     const r = readRowsFile(o.from, width);
     if (r.rows === 0) throw new Error(`'${o.from}' holds no rows`);
+    checkSize(r.rows * valuesPerRow);
+    try {
+      checkRows(model.info, r.data);
+    } catch (err) {
+      throw new Error(`'${o.from}': ${(err as Error).message}`);
+    }
+    warnIfFarOutside(model, r.data, o.from);
     return r;
   }
   if (o.class !== undefined && !categorical) {
@@ -62,6 +70,21 @@ function startRows(model: TrajectoryModel, o: RowSource, valuesPerRow: number): 
   }
   checkSize(o.n * valuesPerRow);
   return { rows: o.n, data: model.anchorRows(o.class ?? null, o.n, o.seed) };
+}
+
+/**
+ * Rows far outside the training data are answered (the networks extrapolate) with one warning;
+ * rows of a class the model never saw are refused (checkRows), as no answer would mean anything.
+ */
+export function warnIfFarOutside(model: TrajectoryModel, rows: Float32Array, source: string): void {
+  const far = rowsFarOutside(model.info, rows);
+  if (!far) return;
+  const { dim } = model.info;
+  const name = far.column < dim ? `output y${far.column}` : `condition x${far.column - dim}`;
+  const fmt = (v: number) => String(Number(v.toPrecision(4)));
+  printWarning(
+    `${far.rows} of ${far.total} rows of '${source}' lie far outside the training data (${name} = ${fmt(far.value)}, trained on [${fmt(far.range[0])}, ${fmt(far.range[1])}]); the answer there is an extrapolation`,
+  );
 }
 
 function checkSize(values: number): void {

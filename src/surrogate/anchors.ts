@@ -1,7 +1,7 @@
 import { Rng, type NamedArray } from '../engine/index.js';
 import { classIdsOf, joinColumns, splitColumns, type Dataset } from '../data/dataset.js';
 import { concatArrays, pickRows } from '../data/arrays.js';
-import { checkRowCount, classIndexMap, knownClasses, unknownClassError, type ModelInfo } from './model.js';
+import { checkRowCount, classIndexMap, columnBounds, knownClasses, unknownClassError, type ModelInfo } from './model.js';
 
 /** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
 export function anchorTimes(lambdas: number[], equalSpacing = false): number[] {
@@ -25,13 +25,7 @@ export function intervalOf(times: number[], t: number): { k: number; s: number }
 
 /** Per output column [min, max]. */
 export function dataBounds(y: Float32Array, dim: number): [number, number][] {
-  const out: [number, number][] = Array.from({ length: dim }, () => [Infinity, -Infinity]);
-  for (let i = 0; i < y.length; i++) {
-    const b = out[i % dim];
-    if (y[i] < b[0]) b[0] = y[i];
-    if (y[i] > b[1]) b[1] = y[i];
-  }
-  return out;
+  return columnBounds([y], dim, 0, dim);
 }
 
 function meanStd(v: Float32Array, width: number): { mean: number[]; std: number[] } {

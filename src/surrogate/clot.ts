@@ -11,7 +11,7 @@ import {
 } from '../lagrangian/index.js';
 import { PairNets } from '../ot/dual.js';
 import { splitColumns } from '../data/dataset.js';
-import { checkLambda, checkRows, type ModelInfo, type TrajectoryModel } from './model.js';
+import { checkLambda, checkRows, columnBounds, type ModelInfo, type TrajectoryModel } from './model.js';
 import { writeModelDir, type StoredModel } from './persist.js';
 import type { CommonFitOptions } from './progress.js';
 import { AnchorData, autoBandwidth, autoCondBandwidth, intervalOf, Standardizer } from './anchors.js';
@@ -285,6 +285,7 @@ export class ClotSurrogate implements TrajectoryModel {
       ...(a.categorical ? { classIds: a.classIds.slice() } : {}),
       anchors: a.lambdas.slice(),
       bounds: a.bounds,
+      ...(a.cond > 0 && !a.categorical ? { condBounds: columnBounds([a.pooledX], a.cond, 0, a.cond) } : {}),
       training,
     };
     if (nets.potential) this.potential = (points, condRow) => this.potentialAt(points, condRow);

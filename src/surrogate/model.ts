@@ -25,6 +25,8 @@ export interface ModelInfo {
   anchors: number[];
   /** Per output column [min, max] over the anchor data. */
   bounds: [number, number][];
+  /** Per continuous condition column [min, max] over the anchor data (absent in older models). */
+  condBounds?: [number, number][];
   /** Free-form training summary (fit seconds, final losses, options). */
   training?: Record<string, unknown>;
 }
@@ -101,6 +103,62 @@ export function checkRows(info: ModelInfo, rows: Float32Array): number {
     }
   }
   return rows.length / width;
+}
+
+/** Per column [min, max] of columns [offset, offset + cols) of row-major rows of width `width`. */
+export function columnBounds(blocks: Float32Array[], width: number, offset: number, cols: number): [number, number][] {
+  const out: [number, number][] = Array.from({ length: cols }, () => [Infinity, -Infinity]);
+  for (const b of blocks) {
+    for (let i = 0; i < b.length; i += width) {
+      for (let j = 0; j < cols; j++) {
+        const v = b[i + offset + j];
+        if (v < out[j][0]) out[j][0] = v;
+        if (v > out[j][1]) out[j][1] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/** Rows that lie far outside the training data, summarised for a warning. */
+export interface OutsideReport {
+  /** How many rows have a value far outside. */
+  rows: number;
+  total: number;
+  /** The farthest value: its column (0-based, outputs then conditions), value and the training range. */
+  column: number;
+  value: number;
+  range: [number, number];
+}
+
+/**
+ * Rows whose outputs (or continuous conditions) lie more than `slack` × the training range beyond
+ * its edges: the networks never saw such inputs, so the answer there is an extrapolation. Null when
+ * every row is within reach of the training data.
+ */
+export function rowsFarOutside(info: ModelInfo, rows: Float32Array, slack = 1): OutsideReport | null {
+  const width = info.dim + info.cond;
+  const ranges: ([number, number] | null)[] = [...info.bounds, ...(info.categorical ? [null] : (info.condBounds ?? Array(info.cond).fill(null)))];
+  let count = 0;
+  let worst: { excess: number; column: number; value: number } | null = null;
+  const total = rows.length / width;
+  for (let i = 0; i < total; i++) {
+    let far = false;
+    for (let j = 0; j < width; j++) {
+      const range = ranges[j];
+      if (!range) continue;
+      const span = Math.max(range[1] - range[0], 1e-12 * Math.max(1, Math.abs(range[0]), Math.abs(range[1])));
+      const v = rows[i * width + j];
+      const excess = Math.max(range[0] - v, v - range[1]) / span;
+      if (excess > slack) {
+        far = true;
+        if (!worst || excess > worst.excess) worst = { excess, column: j, value: v };
+      }
+    }
+    if (far) count++;
+  }
+  if (!worst) return null;
+  return { rows: count, total, column: worst.column, value: worst.value, range: ranges[worst.column]! };
 }
 
 /** Trajectory from repeated sampling: the default for models without a cheaper path. */

@@ -146,6 +146,10 @@ export function checkModelInfo(info: unknown, what: string): asserts info is Mod
   const bounds = i.bounds;
   const pair = (b: unknown) => Array.isArray(b) && b.length === 2 && b.every((v) => typeof v === 'number' && Number.isFinite(v)) && b[0] <= b[1];
   if (!Array.isArray(bounds) || bounds.length !== i.dim || !bounds.every(pair)) throw bad(`'bounds' must hold ${i.dim} [min, max] pairs, one per output column`);
+  const condBounds = i.condBounds;
+  if (condBounds !== undefined && (!Array.isArray(condBounds) || condBounds.length !== i.cond || !condBounds.every(pair))) {
+    throw bad(`'condBounds' must hold ${i.cond} [min, max] pairs, one per condition column`);
+  }
   if (i.training !== undefined && (i.training === null || typeof i.training !== 'object' || Array.isArray(i.training))) throw bad("'training' must be an object");
 }
 

@@ -24,6 +24,8 @@ const REASONS: Record<string, string> = {
   EMFILE: 'too many open files',
   EIO: 'an input/output error',
   ERR_FS_FILE_TOO_LARGE: 'it is larger than 2 GiB, the most hti reads at once',
+  ERR_INVALID_ARG_VALUE: 'not a valid path (it holds a NUL character)',
+  ERR_INVALID_ARG_TYPE: 'not a valid path',
 };
 
 /** The errno code of a Node file-system error, if it is one. */
@@ -38,7 +40,7 @@ export function fsCode(err: unknown): string | undefined {
  */
 export function fileError(err: unknown, verb: string, file: string): Error {
   const code = fsCode(err);
-  if (code === undefined || !/^(E[A-Z]+|ERR_FS_[A-Z_]+)$/.test(code)) return err instanceof Error ? err : new Error(String(err));
+  if (code === undefined || !(/^E[A-Z]+$/.test(code) || code in REASONS)) return err instanceof Error ? err : new Error(String(err));
   return new Error(`cannot ${verb} '${file}': ${REASONS[code] ?? code.toLowerCase()}`);
 }
 
@@ -56,6 +58,7 @@ export function onFile<T>(verb: string, file: string, fn: () => T): T {
  * failure leaves nothing behind. The folder must exist; errors name the user's `file`.
  */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
+  if (file.includes('\0')) throw new Error(`cannot write '${file}': ${REASONS.ERR_INVALID_ARG_VALUE}`);
   const full = path.resolve(file);
   const dir = path.dirname(full);
   let dirStat: fs.Stats | null = null;

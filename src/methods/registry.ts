@@ -61,7 +61,10 @@ export function loadModel(dir: string): TrajectoryModel {
   try {
     return load(stored, tensors);
   } catch (err) {
-    // The files parsed but do not make a model: name the model directory.
-    throw new Error(`model ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    // The files parsed but do not make a model: name the model directory, and when a tensor's shape
+    // is not what the config implies, say that the two files disagree (either may be the wrong one).
+    const message = err instanceof Error ? err.message : String(err);
+    const mismatch = /has shape .* in the file|has shape \[.*\], expected/.test(message);
+    throw new Error(`model ${dir}: ${message}${mismatch ? ' (config.json and weights.safetensors disagree)' : ''}`);
   }
 }

@@ -170,7 +170,7 @@ export function readModelDir(target: string): { stored: StoredModel; tensors: Re
   }
   if (stored?.format !== MODEL_FORMAT) throw new Error(`model ${target}: ${CONFIG_FILE} is not an hti model config`);
   if (stored.version !== MODEL_FORMAT_VERSION) {
-    throw new Error(`model ${target}: format version ${stored.version} is not supported (this hti reads version ${MODEL_FORMAT_VERSION})`);
+    throw new Error(`model ${target}: format version ${JSON.stringify(stored.version) ?? '(missing)'} is not supported (this hti reads version ${MODEL_FORMAT_VERSION})`);
   }
   checkModelInfo(stored.info, `model ${target}: ${CONFIG_FILE}`);
   const bytes = onFile('read', weightsPath, () => fs.readFileSync(weightsPath));

@@ -23,6 +23,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-fuzz-'));
 const at = (name: string) => path.join(tmp, name);
 const GOOD = at('good.npy');
 const MODEL = at('model');
+const CLOT = at('clot');
 const SIDECAR = { hyperparameter: [0, 0.5, 1], dim: 2, cond: 1, categorical: true, anchors: [0, 1], validation: [0.5] };
 
 let model: TrajectoryModel;
@@ -65,9 +66,14 @@ beforeAll(async () => {
   fs.writeFileSync(GOOD, encodeNpy({ shape: [3, 40, 3], data }));
   fs.writeFileSync(at('good.json'), JSON.stringify(SIDECAR));
   const { loadDataset, anchorDataset } = await import('../src/data/index.js');
-  const m = await fitModel('direct', anchorDataset(loadDataset(GOOD)), { steps: 3, hidden: [8] });
+  const train = anchorDataset(loadDataset(GOOD));
+  const m = await fitModel('direct', train, { steps: 3, hidden: [8] });
   await m.save(MODEL);
   m.dispose();
+  const tiny = { mapSteps: 3, splinePretrainSteps: 1, splineRefitSteps: 1, metricStepsPerRound: 1, couplingCap: 8, hidden: [8], splineWidth: 8, metricWidth: 8, potentialCap: 16 };
+  const c = await fitModel('full', train, tiny);
+  await c.save(CLOT);
+  c.dispose();
   model = loadModel(MODEL);
   app = createServer(model, { webDir: null, bodyLimit: 64 * 1024 });
   cwd = process.cwd();
@@ -236,6 +242,20 @@ describe('fuzz: every malformed input fails cleanly', () => {
         },
       ),
       runs(60),
+    );
+  });
+
+  test('CLOT model configs: any JSON in any stored option', async () => {
+    const config = JSON.parse(fs.readFileSync(path.join(CLOT, 'config.json'), 'utf8'));
+    const keys = fc.constantFrom(...Object.keys(config.options), 'standardizer');
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(keys, jsonValue, { minKeys: 1, maxKeys: 2 }), async (options) => {
+        fs.cpSync(CLOT, at('cc'), { recursive: true });
+        fs.writeFileSync(path.join(at('cc'), 'config.json'), JSON.stringify({ ...config, options: { ...config.options, ...options } }));
+        await check(['sample', 'cc', '--n', '2', '--lambda', '0.5', '--out', 'o.npy'], ['o.npy']);
+        fs.rmSync(at('cc'), { recursive: true });
+      }),
+      runs(50),
     );
   });
 

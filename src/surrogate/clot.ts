@@ -15,6 +15,7 @@ import { checkLambda, checkRows, columnBounds, type ModelInfo, type TrajectoryMo
 import { writeModelDir, type StoredModel } from './persist.js';
 import type { CommonFitOptions } from './progress.js';
 import { AnchorData, autoBandwidth, autoCondBandwidth, intervalOf, Standardizer } from './anchors.js';
+import { checkStoredClotOptions } from './stored-options.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
 export const CLOT_PRESETS: ClotPreset[] = ['full', 'k-theta', 'euclidean-potential', 'euclidean', 'nlot', 'nlot-potential'];
@@ -451,6 +452,7 @@ export class ClotSurrogate implements TrajectoryModel {
 /** Rebuild a saved CLOT surrogate; shapes are checked against the config. */
 export function loadClot(stored: StoredModel, tensors: Record<string, NamedArray>): ClotSurrogate {
   const info = stored.info;
+  checkStoredClotOptions(stored.options ?? {}, info, CLOT_PRESETS);
   const anchors = AnchorData.fromRecord(tensors, info);
   const { standardizer, ...rest } = stored.options as ResolvedClotOptions & { standardizer: ReturnType<Standardizer['toJSON']> };
   if (!standardizer) throw new Error('model config lacks its standardisation (corrupt config)');

@@ -234,7 +234,7 @@ describe('CLOT sampling', () => {
     for (const bad of [-1, 4, 1.5]) {
       const r = rows.slice();
       r[2] = bad;
-      expect(() => model.sample(r, 0.5)).toThrow(/class .* is not one of 0..3/);
+      expect(() => model.sample(r, 0.5)).toThrow(/class .* is not one of the model's classes \(0, 1, 2, 3\)/);
     }
     expect(() => model.anchorRows(9, 3, 0)).toThrow(/class 9/);
   });

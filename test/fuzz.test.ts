@@ -14,7 +14,7 @@ import { initEngine } from '../src/engine/index.js';
 import { fitModel, loadModel } from '../src/methods/registry.js';
 import { createServer } from '../src/server/app.js';
 import type { TrajectoryModel } from '../src/surrogate/model.js';
-import { changes, expectCleanFailure, INTERNAL, root, runCli, snapshot, spawnCli, type CliResult } from './hostile-helpers.js';
+import { changes, expectCleanFailure, INTERNAL, root, runCli, snapshot, spawnCli, type CliResult } from './cli-helpers.js';
 
 const SEED = 20260117;
 const runs = (n: number) => ({ seed: SEED, numRuns: n, endOnFailure: true });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { encodeNpy, readNpy } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { buildProgram } from '../src/cli/main.js';
-import { changes, expectCleanFailure, runCli, snapshot, type CliResult } from './hostile-helpers.js';
+import { changes, expectCleanFailure, runCli, snapshot, type CliResult } from './cli-helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-hostile-'));
 const at = (...p: string[]) => path.join(tmp, ...p);

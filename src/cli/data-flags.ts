@@ -9,14 +9,8 @@ import { defaultSidecarPath, loadDataset, readSidecar, type Dataset, type LoadOp
 import type { ModelInfo } from '../surrogate/model.js';
 import { nameList, nonNegativeInt } from './parsers.js';
 
-export interface DataFlags {
-  meta?: string;
-  dim?: number;
-  cond?: number;
-  categorical?: boolean;
-  outputs?: string[];
-  conditions?: string[];
-}
+/** What the flags set: the loader's options of the same names. */
+export type DataFlags = Pick<LoadOptions, 'meta' | 'dim' | 'cond' | 'categorical' | 'outputs' | 'conditions'>;
 
 /**
  * Add the data flags to a command. `forModel`: only --meta, --outputs and --conditions (the model

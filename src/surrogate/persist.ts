@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeSafetensors, decodeSafetensors, type NamedArray } from '../engine/index.js';
@@ -20,8 +20,8 @@ export interface StoredModel {
   /** Model-specific settings needed to rebuild the networks. */
   options: Record<string, unknown>;
   /**
-   * Id of the save, also in the weights file's metadata (`save_id`): a config.json and a
-   * weights.safetensors from different saves are caught when both carry one.
+   * Id of the saved weights (a digest of the tensors), also in the weights file's metadata (`save_id`): a
+   * config.json and a weights.safetensors from different saves are caught when both carry one.
    */
   saveId?: string;
 }
@@ -96,8 +96,11 @@ export function writeModelDir(target: string, config: Omit<StoredModel, 'format'
   onFile('create', path.dirname(target), () => fs.mkdirSync(parent, { recursive: true }));
   const tmp = onFile('write in', path.dirname(target), () => fs.mkdtempSync(path.join(parent, `.${path.basename(full)}.tmp-`)));
   try {
-    const saveId = randomUUID();
-    const weights = encodeSafetensors(tensors, { format: MODEL_FORMAT, version: String(MODEL_FORMAT_VERSION), save_id: saveId });
+    // The id is a digest of the tensors: the same model saves to the same bytes (a seed gives the
+    // same files), while weights from another fit carry another id.
+    const meta = { format: MODEL_FORMAT, version: String(MODEL_FORMAT_VERSION) };
+    const saveId = createHash('sha256').update(encodeSafetensors(tensors, meta)).digest('hex').slice(0, 32);
+    const weights = encodeSafetensors(tensors, { ...meta, save_id: saveId });
     const stored: StoredModel = { ...config, format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, saveId };
     onFile('write', target, () => {
       fs.writeFileSync(path.join(tmp, WEIGHTS_FILE), weights);

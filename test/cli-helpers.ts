@@ -1,5 +1,5 @@
-// Shared by the fuzz suite and the hostile-input regression table: running the CLI in this process
-// (fast) or as a real process, and the properties every failure must have.
+// Running the CLI in tests — in this process through main(argv) (fast), or as a real process — and
+// the properties every failure must have (the fuzz suite, the hostile-input table, the CLI tests).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -114,7 +114,7 @@ describe('rows files for sampling', () => {
     expect(parseRowsCsv('1,2\n3,4\n', 2)).toEqual({ rows: 2, data: Float32Array.from([1, 2, 3, 4]) });
     expect(() => parseRowsCsv('1,2,3\n', 2, 'r.csv')).toThrow('r.csv: line 1 has 3 columns, expected 2');
     const file = write('rows.csv', 'a,b,c\n1,2,3\n');
-    expect(() => readRowsFile(file, 7)).toThrow(/has 3 columns, expected 7/);
+    expect(() => readRowsFile(file, 7)).toThrow(/the header \(line 1\) names 3 columns, expected 7/);
     expect(readRowsFile(file, 3).rows).toBe(1);
     expect(() => readRowsFile(write('nan.csv', '1,2\n3,nan\n'), 2)).toThrow(/NaN at row 1, column 1/);
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
  */
 
 const REASONS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
+  ENOENT: 'no such file',
   ENOTDIR: 'a part of the path is not a directory',
   EISDIR: 'it is a directory',
   EACCES: 'permission denied',

@@ -4,28 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
-import { bundledDataPath } from '../data/index.js';
+import { bundledDataPath, writeFileAtomic } from '../data/index.js';
 import { CLOSED_LOOP_TASK, closedLoopJson, formatClosedLoopTable, runClosedLoop, writeClosedLoopFigure } from '../bench/closed-loop.js';
 import type { ProgressHook } from '../surrogate/index.js';
 
 /** The PPO policies shipped with hti. */
 export function defaultPoliciesDir(): string {
   return bundledDataPath('cancer_policies');
-}
-
-/** A comma list of distinct finite λ, e.g. 1,3,7,9. */
-export function parseLevels(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const levels = parts.map(Number);
-  if (parts.some((p) => p === '') || levels.some((l) => !Number.isFinite(l))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 1,3,7,9');
-  if (new Set(levels).size !== levels.length) throw new InvalidArgumentError('a λ is listed twice');
-  return levels;
-}
-
-export function parsePositiveInt(value: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError('expected a positive integer');
-  return Number(value);
 }
 
 /** The bench options that only the closed loop takes. */
@@ -76,9 +61,7 @@ export async function benchClosedLoop(opts: ClosedLoopCliOptions): Promise<void>
   });
   const json = JSON.stringify(closedLoopJson(result), null, 2) + '\n';
   if (opts.out) {
-    const tmp = `${opts.out}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, json);
-    fs.renameSync(tmp, opts.out);
+    writeFileAtomic(opts.out, json);
     opts.log?.(`results written to ${opts.out}`);
   }
   if (opts.plot) {

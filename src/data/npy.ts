@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { fileError } from './files.js';
 
 export interface NpyArray {
   shape: number[];
@@ -109,11 +110,7 @@ export function readFileOrThrow(path: string): Buffer {
   try {
     return fs.readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`cannot read '${path}': no such file`);
-    if (code === 'EISDIR') throw new Error(`cannot read '${path}': it is a directory`);
-    if (code === 'EACCES') throw new Error(`cannot read '${path}': permission denied`);
-    throw new Error(`cannot read '${path}': ${(err as Error).message}`);
+    throw fileError(err, 'read', path);
   }
 }
 

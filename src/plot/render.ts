@@ -5,10 +5,10 @@
  * Text uses DejaVu Sans shipped by the dejavu-fonts-ttf package, so PNGs render the same on any
  * machine (no system fonts needed).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
+import { writeFileAtomic } from '../data/files.js';
 
 export const CLASS_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
@@ -151,8 +151,10 @@ export function rampColor(stops: string[], t: number): string {
 
 export const viridis = (t: number): string => rampColor(VIRIDIS, t);
 
-export function classLegend(classes: number, shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
-  return Array.from({ length: classes }, (_, c) => ({ label: `class ${c}`, color: CLASS_COLORS[c % CLASS_COLORS.length], shape }));
+/** Legend of classes 0..classes−1, or of the given class ids (coloured as the points are: by id). */
+export function classLegend(classes: number | number[], shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
+  const ids = Array.isArray(classes) ? classes : Array.from({ length: classes }, (_, c) => c);
+  return ids.map((c) => ({ label: `class ${c}`, color: CLASS_COLORS[Math.abs(Math.round(c)) % CLASS_COLORS.length], shape }));
 }
 
 function minMax(values: ArrayLike<number>): [number, number] {
@@ -522,9 +524,7 @@ export function svgToPixels(svg: string, options: { scale?: number } = {}): { wi
 export function writePlot(file: string, svg: string, options: { scale?: number } = {}): void {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new Error(`--out must end in .png or .svg, got ${file}`);
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new Error(`cannot write ${file}: folder ${dir} does not exist`);
-  fs.writeFileSync(file, ext === '.svg' ? svg : svgToPng(svg, options));
+  writeFileAtomic(file, ext === '.svg' ? svg : svgToPng(svg, options));
 }
 
 /** One line of a line chart: y against x, points with a non-finite coordinate skipped. */

@@ -28,5 +28,8 @@ export type { ClotOptions, ClotPreset, TrajectoryModel, ModelInfo, ModelKind, Fi
 export { METHODS, BASELINES, fitModel, loadModel } from './methods/index.js';
 export type { FitModelOptions } from './methods/index.js';
 export { fitDirect, fitCfm, fitMfm } from './baselines/index.js';
+export { exportOnnx, writeOnnx, onnxMetadata, ONNX_OPSET, ONNX_IR_VERSION } from './export/index.js';
+export type { OnnxExport } from './export/index.js';
+export type { SamplingGraph } from './surrogate/index.js';
 export * as evaluation from './eval/index.js';
 export { createServer } from './server/index.js';

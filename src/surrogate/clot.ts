@@ -5,6 +5,7 @@ import {
   Metric,
   SplinePaths,
   splineBasisAt,
+  splineNullSpace,
   type ActionForm,
   type MetricKind,
   type PathContext,
@@ -14,6 +15,7 @@ import { splitColumns } from '../data/dataset.js';
 import { checkLambda, checkRows, type ModelInfo, type TrajectoryModel } from './model.js';
 import { writeModelDir, type StoredModel } from './persist.js';
 import type { CommonFitOptions } from './progress.js';
+import { describeNet, LINEAR_POSITION, type ClotGraph } from './graph.js';
 import { AnchorData, autoBandwidth, autoCondBandwidth, intervalOf, Standardizer } from './anchors.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
@@ -391,6 +393,22 @@ export class ClotSurrogate implements TrajectoryModel {
     const start = tf.expandDims(y0, 1);
     const line = tf.add(start, tf.mul(sT, tf.sub(tf.expandDims(y1, 1), start)));
     return tf.add(line, bend) as Tensor3D;
+  }
+
+  /** What `sample` computes (see ClotGraph): the chained maps and the spline path, as plain data. */
+  samplingGraph(): ClotGraph {
+    const nets = this.nets;
+    const st = nets.standardizer;
+    const nodes = nets.options.splineNodes;
+    return {
+      kind: 'clot',
+      info: structuredClone(this.info),
+      position: LINEAR_POSITION,
+      y: { mean: st.yMean.slice(), scale: st.yStd.slice() },
+      x: nets.xMean ? { mean: st.xMean.slice(), scale: st.xStd.slice() } : null,
+      maps: nets.pairs.map((p) => describeNet(p.map)),
+      spline: { net: describeNet(nets.spline), nodes, basis: splineNullSpace(nodes).map((b) => Array.from(b)) },
+    };
   }
 
   anchorRows(klass: number | null, n: number, seed: number): Float32Array {

@@ -5,3 +5,4 @@ export { loadClot, ClotSurrogate, CLOT_PRESETS, CLOT_DEFAULTS, PRESET_SETTINGS }
 export type { ClotOptions, ClotPreset } from './clot.js';
 export { fitClot } from './fit.js';
 export * from './anchors.js';
+export * from './graph.js';

@@ -1,0 +1,474 @@
+/**
+ * A fitted surrogate as one ONNX graph (opset 17, IR version 8): inputs `rows` [N, D + C] float32
+ * (first-anchor rows, as `hti sample --from`) and `lambda` float32 [1] (one λ for every row) or
+ * [N] (one per row); output `samples` [N, D + C], what `model.sample` returns, the condition
+ * columns passed through. (`lambda` has rank 1, not "scalar or vector": the ONNX checker requires
+ * every graph input to declare its rank, and ONNX Runtime enforces it.) The graph is built from the model's own description of its sampling
+ * (`TrajectoryModel.samplingGraph`, src/surrogate/graph.ts), one emitter per kind of step:
+ *
+ *   λ → (interval k, position s)      emitInterval + emitPosition (one case per PositionMap kind)
+ *   networks                          OnnxNet (an Mlp with FiLM; categorical: a per-class table)
+ *   CLOT / Direct / flow              emitClot / emitDirect / emitFlow
+ *
+ * λ outside the anchor range is clamped to the nearest end anchor (`hti sample` refuses it); a NaN
+ * λ gives NaN output columns for its row. Class ids must be integers 0..classes−1 (ONNX Runtime
+ * refuses an out-of-range id).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Activation } from '../engine/index.js';
+import type { ClotGraph, DirectGraph, FlowGraph, GraphCommon, NetDescription, PositionMap, SamplingGraph } from '../surrogate/graph.js';
+import type { TrajectoryModel } from '../surrogate/model.js';
+import { GraphBuilder, decodeModel, encodeModel, valueInfo } from './builder.js';
+
+export const ONNX_OPSET = 17;
+export const ONNX_IR_VERSION = 8;
+export const ONNX_INPUT_ROWS = 'rows';
+export const ONNX_INPUT_LAMBDA = 'lambda';
+export const ONNX_OUTPUT = 'samples';
+/** What the graph does with λ outside [λ_0, λ_K] (stored in the metadata). */
+export const ONNX_OUT_OF_RANGE = 'clamp';
+
+const require = createRequire(import.meta.url);
+const HTI_VERSION = (require('../../package.json') as { version: string }).version;
+
+const ACTIVATION_OPS: Record<Activation, { op: string; alpha?: number }> = {
+  relu: { op: 'Relu' },
+  // Same slope as tf.leakyRelu(x, 0.2) in src/engine/nets.ts.
+  leaky_relu: { op: 'LeakyRelu', alpha: 0.2 },
+  softplus: { op: 'Softplus' },
+  tanh: { op: 'Tanh' },
+};
+
+function activate(b: GraphBuilder, x: string, kind: Activation): string {
+  const a = ACTIVATION_OPS[kind];
+  if (!a) throw new Error(`cannot export activation '${kind}'`);
+  return b.op(a.op, [x], a.alpha === undefined ? {} : { alpha: { float: a.alpha } });
+}
+
+/** FiLM of one network for a batch: scale + 1 and shift, [N, H0] each. */
+interface FilmValues {
+  onePlusScale: string;
+  shift: string;
+}
+
+/** An Mlp's weights as initializers (created once, usable from any subgraph) and its forward pass. */
+class OnnxNet {
+  private readonly w: string[] = [];
+  private readonly bias: string[] = [];
+
+  constructor(
+    b: GraphBuilder,
+    readonly desc: NetDescription,
+    readonly prefix: string,
+  ) {
+    const layers = desc.config.hidden.length + 1;
+    for (let i = 0; i < layers; i++) {
+      this.w.push(this.weight(b, `w${i}`));
+      this.bias.push(this.weight(b, `b${i}`));
+    }
+  }
+
+  private weight(b: GraphBuilder, name: string): string {
+    const p = this.desc.params[name];
+    if (!p) throw new Error(`network ${this.prefix} lacks parameter '${name}'`);
+    return b.floats(`${this.prefix}.${name}`, p.data, p.shape);
+  }
+
+  /** Columns [from, to) of a 2-D parameter, or entries [from, to) of a 1-D one, as an initializer. */
+  private part(b: GraphBuilder, name: string, from: number, to: number, label: string): string {
+    const p = this.desc.params[name];
+    if (!p) throw new Error(`network ${this.prefix} lacks parameter '${name}'`);
+    if (p.shape.length === 1) return b.floats(`${this.prefix}.${label}`, p.data.subarray(from, to), [to - from]);
+    const [rows, cols] = p.shape;
+    const out = new Float32Array(rows * (to - from));
+    for (let r = 0; r < rows; r++) out.set(p.data.subarray(r * cols + from, r * cols + to), r * (to - from));
+    return b.floats(`${this.prefix}.${label}`, out, [rows, to - from]);
+  }
+
+  /**
+   * FiLM from the condition as the network sees it: standardised columns [N, C], or class ids
+   * [N, 1] (categorical: FiLM of every class's embedding, then each row's by Gather).
+   */
+  film(b: GraphBuilder, condition: string | null): FilmValues | null {
+    const c = this.desc.config.condition;
+    if (c.kind === 'none') return null;
+    if (!condition) throw new Error(`network ${this.prefix} needs a condition`);
+    const h0 = this.desc.config.hidden[0];
+    const features = c.kind === 'categorical' ? this.weight(b, 'embed') : condition;
+    const f = activate(b, b.add(b.matmul(features, this.weight(b, 'film_w0')), this.weight(b, 'film_b0')), this.desc.config.activation);
+    let scale = b.add(b.matmul(f, this.part(b, 'film_w1', 0, h0, 'film_w1_scale')), this.part(b, 'film_b1', 0, h0, 'film_b1_scale'));
+    let shift = b.add(b.matmul(f, this.part(b, 'film_w1', h0, 2 * h0, 'film_w1_shift')), this.part(b, 'film_b1', h0, 2 * h0, 'film_b1_shift'));
+    if (c.kind === 'categorical') {
+      const ids = b.cast(b.reshape(condition, [-1]), 'int64');
+      scale = b.op('Gather', [scale, ids], { axis: { int: 0 } });
+      shift = b.op('Gather', [shift, ids], { axis: { int: 0 } });
+    }
+    return { onePlusScale: b.add(scale, b.scalar(1)), shift };
+  }
+
+  /** Output [N, out] for input [N, in]. */
+  apply(b: GraphBuilder, input: string, film: FilmValues | null): string {
+    const layers = this.w.length;
+    let h = input;
+    for (let i = 0; i < layers; i++) {
+      h = b.add(b.matmul(h, this.w[i]), this.bias[i]);
+      if (i === 0 && film) h = b.add(b.mul(h, film.onePlusScale), film.shift);
+      if (i < layers - 1) h = activate(b, h, this.desc.config.activation);
+    }
+    return h;
+  }
+}
+
+/** The graph's inputs split into the pieces every kind uses. */
+interface Inputs {
+  /** Output columns [N, D] and condition columns [N, C] (null when C = 0). */
+  y: string;
+  x: string | null;
+  /** λ per row [N, 1], NaN replaced by λ_0 (see `lambdaNaN`). */
+  lambda: string;
+  /** Rows whose λ is NaN, [N, 1] bool. */
+  lambdaNaN: string;
+  /** [N] as a 1-D int64 shape. */
+  n: string;
+}
+
+function splitInputs(b: GraphBuilder, g: GraphCommon): Inputs {
+  const { dim, cond, anchors } = g.info;
+  const n = b.op('Shape', [ONNX_INPUT_ROWS], { start: { int: 0 }, end: { int: 1 } }, 'n');
+  const perRow = b.reshape(b.op('Expand', [ONNX_INPUT_LAMBDA, n]), [-1, 1]);
+  const lambdaNaN = b.op('IsNaN', [perRow]);
+  return {
+    y: b.columns(ONNX_INPUT_ROWS, 0, dim),
+    x: cond > 0 ? b.columns(ONNX_INPUT_ROWS, dim, dim + cond) : null,
+    lambda: b.where(lambdaNaN, b.scalar(anchors[0]), perRow),
+    lambdaNaN,
+    n,
+  };
+}
+
+/** The condition as the networks see it: standardised columns, class ids, or nothing. */
+function netCondition(b: GraphBuilder, g: GraphCommon, x: string | null): string | null {
+  if (!x) return null;
+  if (g.info.categorical) return x;
+  if (!g.x) throw new Error('a continuous condition needs its standardisation');
+  return b.div(b.sub(x, b.floats('x_mean', g.x.mean, [g.x.mean.length])), b.floats('x_scale', g.x.scale, [g.x.scale.length]));
+}
+
+/** Interval index k [N, 1] int64 and position s [N, 1] in [0, 1] of each row's λ. */
+interface Interval {
+  k: string;
+  s: string;
+}
+
+/**
+ * k = the number of interior anchors below λ (as src/surrogate/anchors.ts intervalOf: the first
+ * interval whose upper anchor is ≥ λ), then the position in it; λ outside the range clamps.
+ */
+function emitInterval(b: GraphBuilder, g: GraphCommon, lambda: string): Interval {
+  const a = g.info.anchors;
+  const K = a.length - 1;
+  // With one interval there is no interior anchor; +∞ keeps the comparison (always false) uniform.
+  const interior = K > 1 ? a.slice(1, K) : [Infinity];
+  const above = b.cast(b.op('Greater', [lambda, b.floats('interior_anchors', interior, [interior.length])]), 'float');
+  const kf = b.op('ReduceSum', [above, b.shape([1])], { keepdims: { int: 1 } }, 'interval');
+  const k = b.cast(kf, 'int64');
+  const lo = b.op('Gather', [b.floats('interval_lo', a.slice(0, K), [K]), k], { axis: { int: 0 } });
+  const width = b.op('Gather', [b.floats('interval_width', a.slice(1).map((v, i) => v - a[i]), [K]), k], { axis: { int: 0 } });
+  const linear = b.clip(b.div(b.sub(lambda, lo), width), b.scalar(0), b.scalar(1));
+  return { k, s: emitPosition(b, g.position, linear) };
+}
+
+/** The position s inside the interval from the linear one; each PositionMap kind is one case. */
+function emitPosition(b: GraphBuilder, map: PositionMap, linear: string): string {
+  switch (map.kind) {
+    case 'linear':
+      return linear;
+    default:
+      throw new Error(`cannot export position map '${(map as { kind: string }).kind}'`);
+  }
+}
+
+/** Mask [N, 1] bool: rows whose interval is `j`. */
+function intervalMask(b: GraphBuilder, k: string, j: number): string {
+  return b.op('Equal', [k, b.scalar(j, 'int64')]);
+}
+
+/** y in data units from standardised y, and the reverse. */
+function standardise(b: GraphBuilder, y: string, mean: string, scale: string): string {
+  return b.div(b.sub(y, mean), scale);
+}
+
+function affineNames(b: GraphBuilder, g: GraphCommon): { mean: string; scale: string } {
+  return { mean: b.floats('y_mean', g.y.mean, [g.info.dim]), scale: b.floats('y_scale', g.y.scale, [g.info.dim]) };
+}
+
+/** CLOT: chain the interval maps, pick each row's interval by masks, evaluate its spline path at s. */
+function emitClot(b: GraphBuilder, g: ClotGraph, inp: Inputs): string {
+  const { dim } = g.info;
+  const K = g.info.anchors.length - 1;
+  if (g.maps.length !== K) throw new Error(`a CLOT description needs ${K} maps, got ${g.maps.length}`);
+  const { mean, scale } = affineNames(b, g);
+  const cond = netCondition(b, g, inp.x);
+  const { k, s } = emitInterval(b, g, inp.lambda);
+  // y_0 … y_K: every row is pushed through all maps; masks then keep each row's own interval.
+  const chain = [inp.y];
+  const chainStd = [standardise(b, inp.y, mean, scale)];
+  g.maps.forEach((desc, j) => {
+    const net = new OnnxNet(b, desc, `map${j}`);
+    const next = b.add(chain[j], b.mul(net.apply(b, chainStd[j], net.film(b, cond)), scale));
+    chain.push(next);
+    chainStd.push(standardise(b, next, mean, scale));
+  });
+  // values[k] per row, by selection (not by multiplying with 0/1, which would turn an inf elsewhere into NaN).
+  const masks = Array.from({ length: K - 1 }, (_, j) => intervalMask(b, k, j + 1));
+  const pick = (values: string[]) => values.slice(1).reduce((acc, v, j) => b.where(masks[j], v, acc), values[0]);
+  const start = pick(chain.slice(0, K));
+  const end = pick(chain.slice(1));
+  const startStd = pick(chainStd.slice(0, K));
+  const endStd = pick(chainStd.slice(1));
+  // Bend φ [N, M, D] in data units, and the basis B(s) [N, 1, M].
+  const m = g.spline.nodes;
+  const spline = new OnnxNet(b, g.spline.net, 'spline');
+  const raw = spline.apply(b, b.concat([startStd, endStd], 1), spline.film(b, cond));
+  const phi = b.mul(b.reshape(raw, [-1, m, dim]), scale);
+  const basis = emitSplineBasis(b, g.spline.basis, m, s);
+  const bend = b.reshape(b.matmul(b.reshape(basis, [-1, 1, m]), phi), [-1, dim]);
+  const line = b.add(start, b.mul(s, b.sub(end, start)));
+  return b.add(line, bend);
+}
+
+/**
+ * Values B_m(s) [N, M] of piecewise cubics on equal segments: the segment j = ⌊s (M − 1)⌋ (the last
+ * one at s = 1) picks its coefficients by Gather, then Horner in u = s − j / (M − 1).
+ */
+function emitSplineBasis(b: GraphBuilder, basis: number[][], m: number, s: string): string {
+  const segs = m - 1;
+  if (basis.length !== m || basis.some((c) => c.length !== 4 * segs)) throw new Error(`spline basis must be ${m} × ${4 * segs} coefficients`);
+  // table[j][p][m]: coefficient p of basis function m on segment j.
+  const table = new Float32Array(segs * 4 * m);
+  for (let j = 0; j < segs; j++) for (let p = 0; p < 4; p++) for (let i = 0; i < m; i++) table[(j * 4 + p) * m + i] = basis[i][4 * j + p];
+  const segF = b.clip(b.op('Floor', [b.mul(s, b.scalar(segs))]), b.scalar(0), b.scalar(segs - 1));
+  const u = b.sub(s, b.div(segF, b.scalar(segs)));
+  const coef = b.op('Gather', [b.floats('spline_basis', table, [segs, 4, m]), b.cast(b.reshape(segF, [-1]), 'int64')], { axis: { int: 0 } });
+  const c = (p: number) => b.reshape(b.op('Gather', [coef, b.scalar(p, 'int64')], { axis: { int: 1 } }), [-1, m]);
+  let acc = c(3);
+  for (let p = 2; p >= 0; p--) acc = b.add(c(p), b.mul(u, acc));
+  return acc;
+}
+
+/** Direct: the net at the anchor time of λ, de-standardised. */
+function emitDirect(b: GraphBuilder, g: DirectGraph, inp: Inputs): string {
+  const { mean, scale } = affineNames(b, g);
+  const t = anchorTime(b, g, g.times, inp.lambda);
+  const net = new OnnxNet(b, g.net, 'net');
+  const input = b.sub(b.mul(t, b.scalar(2)), b.scalar(1));
+  const yStd = net.apply(b, input, net.film(b, netCondition(b, g, inp.x)));
+  return b.add(b.mul(yStd, scale), mean);
+}
+
+/** t = t_k + s (t_{k+1} − t_k), [N, 1]. */
+function anchorTime(b: GraphBuilder, g: GraphCommon, times: number[], lambda: string): string {
+  const K = times.length - 1;
+  const { k, s } = emitInterval(b, g, lambda);
+  const t0 = b.op('Gather', [b.floats('times_lo', times.slice(0, K), [K]), k], { axis: { int: 0 } });
+  const dt = b.op('Gather', [b.floats('times_width', times.slice(1).map((v, i) => v - times[i]), [K]), k], { axis: { int: 0 } });
+  return b.add(t0, b.mul(s, dt));
+}
+
+/**
+ * Flow: RK4 over the concatenated step grids of all intervals, as one Loop. Iteration i is step
+ * `local` of interval j; each row steps by h_row = clamp(p − local·h, 0, h) with p its target
+ * position in interval j (1 before its own interval, s in it, 0 after), so a row stops where its λ
+ * is, through one partial step, exactly as FlowModel.integrate. The trip count is the most steps
+ * any row needs.
+ */
+function emitFlow(b: GraphBuilder, g: FlowGraph, inp: Inputs): string {
+  const { dim } = g.info;
+  const K = g.info.anchors.length - 1;
+  if (g.steps.length !== K || g.steps.some((n) => !(Number.isInteger(n) && n >= 1))) throw new Error(`a flow description needs a positive step count per interval`);
+  const { mean, scale } = affineNames(b, g);
+  const { k, s } = emitInterval(b, g, inp.lambda);
+  const net = new OnnxNet(b, g.velocity, 'velocity');
+  const film = net.film(b, netCondition(b, g, inp.x));
+  // The step schedule, one entry per iteration.
+  const seg: number[] = [];
+  const base: number[] = [];
+  const size: number[] = [];
+  const span: number[] = [];
+  const onehot: number[] = [];
+  const offsets: number[] = [];
+  g.steps.forEach((n, j) => {
+    offsets.push(seg.length);
+    for (let i = 0; i < n; i++) {
+      seg.push(j);
+      base.push(i / n);
+      size.push(1 / n);
+      span.push(g.times[j + 1] - g.times[j]);
+      for (let q = 0; q < K; q++) onehot.push(q === j ? 1 : 0);
+    }
+  });
+  const total = seg.length;
+  // Trip count: offset of the row's interval + ⌈s · steps⌉, the most over the rows.
+  const gather = (name: string, values: number[]) => b.op('Gather', [b.floats(name, values, [values.length]), k], { axis: { int: 0 } });
+  const need = b.add(gather('step_offsets', offsets), b.op('Ceil', [b.mul(s, gather('step_counts', g.steps))]));
+  const most = b.op('Max', [b.op('ReduceMax', [need], { keepdims: { int: 0 } }), b.scalar(0)]);
+  const trips = b.op('Min', [b.cast(most, 'int64'), b.scalar(total, 'int64')]);
+  const schedule = {
+    seg: b.ints('schedule_interval', seg, [total]),
+    base: b.floats('schedule_start', base, [total]),
+    size: b.floats('schedule_step', size, [total]),
+    span: b.floats('schedule_span', span, [total]),
+    onehot: b.floats('schedule_onehot', onehot, [total, K]),
+  };
+  const rowsByK = b.concat([inp.n, b.shape([K])], 0);
+  const rowsBy1 = b.concat([inp.n, b.shape([1])], 0);
+
+  const body = b.subgraph();
+  const it = body.fresh('iteration');
+  const condIn = body.fresh('cond_in');
+  const yIn = body.fresh('y_in');
+  const at = (v: string) => body.op('Gather', [v, it], { axis: { int: 0 } });
+  const j = at(schedule.seg);
+  const start = at(schedule.base);
+  const h = at(schedule.size);
+  const dt = at(schedule.span);
+  const segment = body.op('Expand', [at(schedule.onehot), rowsByK]);
+  const target = body.where(body.op('Less', [j, k]), body.scalar(1), body.where(body.op('Equal', [j, k]), s, body.scalar(0)));
+  const hRow = body.clip(body.sub(target, start), body.scalar(0), h);
+  const field = (y: string, t: string) => {
+    const angle = body.mul(t, body.scalar(Math.PI));
+    const angle2 = body.mul(t, body.scalar(2 * Math.PI));
+    // The time features of src/baselines/common.ts timeFeatures: 2t − 1, sin πt, cos πt, sin 2πt, cos 2πt.
+    const features = [
+      body.sub(body.mul(t, body.scalar(2)), body.scalar(1)),
+      body.op('Sin', [angle]),
+      body.op('Cos', [angle]),
+      body.op('Sin', [angle2]),
+      body.op('Cos', [angle2]),
+    ];
+    return body.mul(net.apply(body, body.concat([y, ...features, segment], 1), film), dt);
+  };
+  const half = body.mul(hRow, body.scalar(0.5));
+  const tMid = body.add(start, half);
+  const k1 = field(yIn, body.op('Expand', [start, rowsBy1]));
+  const k2 = field(body.add(yIn, body.mul(k1, half)), tMid);
+  const k3 = field(body.add(yIn, body.mul(k2, half)), tMid);
+  const k4 = field(body.add(yIn, body.mul(k3, hRow)), body.add(start, hRow));
+  const sum = body.add(body.add(k1, body.mul(body.add(k2, k3), body.scalar(2))), k4);
+  const yOut = body.add(yIn, body.mul(sum, body.div(hRow, body.scalar(6))));
+  const condOut = body.identity(condIn, body.fresh('cond_out'));
+  const yOutName = body.identity(yOut, body.fresh('y_out'));
+  const bodyGraph = body.graph(
+    'rk4_step',
+    [valueInfo(it, 'int64', []), valueInfo(condIn, 'bool', []), valueInfo(yIn, 'float', ['N', dim])],
+    [valueInfo(condOut, 'bool', []), valueInfo(yOutName, 'float', ['N', dim])],
+    false,
+  );
+  const y0 = standardise(b, inp.y, mean, scale);
+  const yEnd = b.op('Loop', [trips, '', y0], { body: { graph: bodyGraph } }, 'integrated');
+  return b.add(b.mul(yEnd, scale), mean);
+}
+
+function emitOutputs(b: GraphBuilder, g: SamplingGraph, inp: Inputs): string {
+  switch (g.kind) {
+    case 'clot':
+      return emitClot(b, g, inp);
+    case 'direct':
+      return emitDirect(b, g, inp);
+    case 'flow':
+      return emitFlow(b, g, inp);
+    default:
+      throw new Error(`cannot export a sampling graph of kind '${(g as { kind: string }).kind}'`);
+  }
+}
+
+export interface OnnxExport {
+  /** The serialised model. */
+  bytes: Uint8Array;
+  /** The metadata stored in the model (metadata_props). */
+  metadata: Record<string, string>;
+  nodes: number;
+}
+
+/** The model as an ONNX file's bytes; throws a clear error for a model that cannot describe its sampling. */
+export function exportOnnx(model: TrajectoryModel): OnnxExport {
+  if (!model.samplingGraph) throw new Error(`a model of kind '${model.info.kind}' cannot describe its sampling, so it cannot be exported`);
+  return buildOnnx(model.samplingGraph());
+}
+
+/** The ONNX model of a sampling description. */
+export function buildOnnx(g: SamplingGraph): OnnxExport {
+  const { dim, cond, categorical, classes, anchors, method, kind } = g.info;
+  const width = dim + cond;
+  const b = new GraphBuilder();
+  const inp = splitInputs(b, g);
+  let y = emitOutputs(b, g, inp);
+  y = b.where(inp.lambdaNaN, b.scalar(NaN), y);
+  b.identity(inp.x ? b.concat([y, inp.x], 1) : y, ONNX_OUTPUT);
+  const condition = cond === 0 ? 'none' : categorical ? `class id 0..${classes - 1} in column ${dim}` : `${cond} continuous columns`;
+  const metadata: Record<string, string> = {
+    'hti.version': HTI_VERSION,
+    'hti.kind': kind,
+    'hti.method': method,
+    'hti.anchors': JSON.stringify(anchors),
+    'hti.dim': String(dim),
+    'hti.cond': String(cond),
+    'hti.categorical': String(categorical),
+    'hti.classes': String(classes),
+    'hti.inputs': JSON.stringify([
+      { name: ONNX_INPUT_ROWS, type: 'float32', shape: ['N', width] },
+      { name: ONNX_INPUT_LAMBDA, type: 'float32', shape: ['L'], note: 'L = 1 (one λ for every row) or L = N (one per row)' },
+    ]),
+    'hti.outputs': JSON.stringify([{ name: ONNX_OUTPUT, type: 'float32', shape: ['N', width] }]),
+    'hti.lambda_out_of_range': ONNX_OUT_OF_RANGE,
+  };
+  const doc =
+    `hti ${HTI_VERSION} surrogate (${kind}, ${method}): rows [N, ${width}] at λ = ${anchors[0]} (D = ${dim} outputs, then the condition: ${condition}) ` +
+    `pushed to lambda ([1] or [N]) in [${anchors[0]}, ${anchors[anchors.length - 1]}]; outside it λ is clamped, a NaN λ gives NaN outputs.`;
+  const graph = b.graph(
+    `hti_${method.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    [
+      valueInfo(ONNX_INPUT_ROWS, 'float', ['N', width], `first-anchor rows: ${dim} outputs, then the condition (${condition})`),
+      valueInfo(ONNX_INPUT_LAMBDA, 'float', ['L'], 'λ: [1] for every row, or [N] for one per row'),
+    ],
+    [valueInfo(ONNX_OUTPUT, 'float', ['N', width], 'the rows at λ, the condition columns passed through')],
+    true,
+    doc,
+  );
+  const bytes = encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'hti',
+    producerVersion: HTI_VERSION,
+    docString: doc,
+    graph,
+    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+  });
+  return { bytes, metadata, nodes: b.nodes.length };
+}
+
+/** Metadata of a serialised hti ONNX model. */
+export function onnxMetadata(bytes: Uint8Array): Record<string, string> {
+  const m = decodeModel(bytes);
+  return Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
+}
+
+/** Export to a file, atomically (temporary sibling, then rename). */
+export function writeOnnx(model: TrajectoryModel, file: string): OnnxExport {
+  const full = path.resolve(file);
+  const dir = path.dirname(full);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`cannot write '${file}': directory ${path.dirname(file)} does not exist`);
+  if (fs.existsSync(full) && fs.statSync(full).isDirectory()) throw new Error(`cannot write '${file}': it is a directory`);
+  const result = exportOnnx(model);
+  const tmp = path.join(dir, `.${path.basename(full)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    fs.writeFileSync(tmp, result.bytes);
+    fs.renameSync(tmp, full);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return result;
+}

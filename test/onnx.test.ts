@@ -19,6 +19,7 @@ import { exportOnnx, onnxMetadata, ONNX_IR_VERSION, ONNX_OPSET } from '../src/ex
 import { decodeModel } from '../src/export/builder.js';
 import { fitOptionsFor } from '../src/bench/run.js';
 import { getTask } from '../src/bench/tasks.js';
+import { timeOnnxSampling } from '../src/bench/sample-bench.js';
 
 ortWeb.env.wasm.numThreads = 1;
 
@@ -298,6 +299,16 @@ describe('ONNX export of every method', () => {
     const lines = runChecker(exported.map((e) => e.file));
     for (const e of exported) expect(lines.get(e.file), e.name).toMatch(/^ok /);
   }, 300_000);
+
+  it('times onnxruntime-node beside tfjs for the throughput benchmark (npm run bench:sample)', async () => {
+    const { model } = exported[0];
+    const results = await timeOnnxSampling(model, 500, 1, 1);
+    expect(results!.map((r) => r.lambdas.length)).toEqual([1, 1, 1, 5]);
+    for (const r of results!) {
+      expect(r.bestSeconds).toBeGreaterThan(0);
+      expect(r.rowsPerSecond).toBe(Math.round((500 * r.lambdas.length) / r.bestSeconds));
+    }
+  });
 
   it('refuses a model that cannot describe its sampling, with one clear line', () => {
     const { model } = exported[0];

@@ -3,7 +3,8 @@
  * surrogate on the semicircles (default network sizes, short training — throughput depends on
  * the architecture, not on how long it trained), save it, load it back, and time `sample` on
  * N rows at a λ inside the last interval (every map plus the spline: the slowest case), best of R
- * runs after a warm-up. Also times λ inside the first interval, at an anchor, and a trajectory.
+ * runs after a warm-up. Also times λ inside the first interval, at an anchor, and a trajectory, and
+ * the same cases through the model's ONNX export in onnxruntime-node (1 thread, and all cores).
  * Prints one JSON object.
  *
  *   node dist/bench/sample-bench.js [MODEL] [--rows 100000] [--runs 3]
@@ -17,6 +18,7 @@ import { backendName, initEngine } from '../engine/index.js';
 import { fitModel, loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { semicircleDataset } from './semicircles.js';
+import { exportOnnx } from '../export/index.js';
 
 export const SAMPLE_TARGET_ROWS_PER_SECOND = 100_000;
 
@@ -52,28 +54,88 @@ function time(fn: () => void, runs: number): { best: number; median: number; cpu
   return { best: times[0], median: times[Math.floor(times.length / 2)], cpu };
 }
 
-export function timeSampling(model: TrajectoryModel, rows: number, runs: number): TimedCase[] {
-  const a = model.info.anchors;
+/** The same, for an asynchronous call (ONNX Runtime's `run`). */
+async function timeAsync(fn: () => Promise<unknown>, runs: number): Promise<{ best: number; median: number; cpu: number }> {
+  await fn();
+  const times: number[] = [];
+  let cpu = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu = Math.min(cpu, (c.user + c.system) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { best: times[0], median: times[Math.floor(times.length / 2)], cpu };
+}
+
+/** The timed λ sets: the slowest single λ, the cheapest ones, and a 5-λ trajectory. */
+function sampleCases(a: number[]): [string, number[]][] {
   const K = a.length - 1;
-  const input = model.anchorRows(null, rows, 1);
-  const cases: [string, number[]][] = [
+  return [
     ['sample, λ inside the last interval (all maps + spline)', [(a[K - 1] + a[K]) / 2]],
     ['sample, λ inside the first interval (one map + spline)', [(a[0] + a[1]) / 2]],
     ['sample, λ at the last anchor (maps only)', [a[K]]],
     ['trajectory, 5 λ over the range', Array.from({ length: 5 }, (_, i) => a[0] + ((a[K] - a[0]) * (i + 0.5)) / 5)],
   ];
-  return cases.map(([name, lambdas]) => {
-    const t = lambdas.length === 1 ? time(() => model.sample(input, lambdas[0]), runs) : time(() => model.trajectory(input, lambdas), runs);
-    return {
-      case: name,
-      lambdas,
-      rows,
-      bestSeconds: t.best,
-      medianSeconds: t.median,
-      rowsPerSecond: Math.round((rows * lambdas.length) / t.best),
-      rowsPerCpuSecond: Math.round((rows * lambdas.length) / t.cpu),
-    };
-  });
+}
+
+function timedCase(name: string, lambdas: number[], rows: number, t: { best: number; median: number; cpu: number }): TimedCase {
+  return {
+    case: name,
+    lambdas,
+    rows,
+    bestSeconds: t.best,
+    medianSeconds: t.median,
+    rowsPerSecond: Math.round((rows * lambdas.length) / t.best),
+    rowsPerCpuSecond: Math.round((rows * lambdas.length) / t.cpu),
+  };
+}
+
+export function timeSampling(model: TrajectoryModel, rows: number, runs: number): TimedCase[] {
+  const input = model.anchorRows(null, rows, 1);
+  return sampleCases(model.info.anchors).map(([name, lambdas]) =>
+    timedCase(name, lambdas, rows, lambdas.length === 1 ? time(() => model.sample(input, lambdas[0]), runs) : time(() => model.trajectory(input, lambdas), runs)),
+  );
+}
+
+/**
+ * The same cases through the model's ONNX export in onnxruntime-node (a dev dependency: null when
+ * it is not installed), with `threads` intra-op threads. Several λ are one run: the rows repeated,
+ * one λ per row.
+ */
+export async function timeOnnxSampling(model: TrajectoryModel, rows: number, runs: number, threads: number): Promise<TimedCase[] | null> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch {
+    return null;
+  }
+  const width = model.info.dim + model.info.cond;
+  const input = model.anchorRows(null, rows, 1);
+  const session = await ort.InferenceSession.create(exportOnnx(model).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  try {
+    const out: TimedCase[] = [];
+    for (const [name, lambdas] of sampleCases(model.info.anchors)) {
+      const L = lambdas.length;
+      const tiled = new Float32Array(input.length * L);
+      const perRow = new Float32Array(rows * L);
+      lambdas.forEach((l, i) => {
+        tiled.set(input, i * input.length);
+        perRow.fill(l, i * rows, (i + 1) * rows);
+      });
+      const feeds = {
+        rows: new ort.Tensor('float32', tiled, [rows * L, width]),
+        lambda: new ort.Tensor('float32', L === 1 ? Float32Array.of(lambdas[0]) : perRow, [L === 1 ? 1 : rows * L]),
+      };
+      out.push(timedCase(name, lambdas, rows, await timeAsync(() => session.run(feeds), runs)));
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -104,6 +166,8 @@ async function main(argv: string[]): Promise<void> {
     try {
       const results = timeSampling(model, rows, runs);
       const headline = results[0].rowsPerSecond;
+      const onnxOne = await timeOnnxSampling(model, rows, runs, 1);
+      const onnxAll = await timeOnnxSampling(model, rows, runs, os.cpus().length);
       const report = {
         benchmark: 'sample-throughput',
         backend: backendName(),
@@ -121,6 +185,14 @@ async function main(argv: string[]): Promise<void> {
         target: SAMPLE_TARGET_ROWS_PER_SECOND,
         meetsTarget: headline >= SAMPLE_TARGET_ROWS_PER_SECOND,
         results,
+        onnxruntime: onnxOne
+          ? {
+              runtime: 'onnxruntime-node (the model exported by hti export --onnx); several λ: one run over the rows repeated, one λ per row',
+              oneThread: onnxOne,
+              [`${os.cpus().length}Threads`]: onnxAll,
+              speedupOneThread: onnxOne.map((r, i) => Number((r.rowsPerSecond / results[i].rowsPerSecond).toFixed(2))),
+            }
+          : 'onnxruntime-node is not installed (it is a dev dependency)',
       };
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     } finally {

@@ -233,8 +233,9 @@ function emitClot(b: GraphBuilder, g: ClotGraph, inp: Inputs): string {
   const spline = new OnnxNet(b, g.spline.net, 'spline');
   const raw = spline.apply(b, b.concat([startStd, endStd], 1), spline.film(b, cond));
   const phi = b.mul(b.reshape(raw, [-1, m, dim]), scale);
+  // Σ_m B_m(s) φ_m as a product and a sum over m (a batched [1, M]·[M, D] MatMul is slower).
   const basis = emitSplineBasis(b, g.spline.basis, m, s);
-  const bend = b.reshape(b.matmul(b.reshape(basis, [-1, 1, m]), phi), [-1, dim]);
+  const bend = b.op('ReduceSum', [b.mul(b.reshape(basis, [-1, m, 1]), phi), b.shape([1])], { keepdims: { int: 0 } });
   const line = b.add(start, b.mul(s, b.sub(end, start)));
   return b.add(line, bend);
 }
@@ -246,13 +247,15 @@ function emitClot(b: GraphBuilder, g: ClotGraph, inp: Inputs): string {
 function emitSplineBasis(b: GraphBuilder, basis: number[][], m: number, s: string): string {
   const segs = m - 1;
   if (basis.length !== m || basis.some((c) => c.length !== 4 * segs)) throw new Error(`spline basis must be ${m} × ${4 * segs} coefficients`);
-  // table[j][p][m]: coefficient p of basis function m on segment j.
-  const table = new Float32Array(segs * 4 * m);
-  for (let j = 0; j < segs; j++) for (let p = 0; p < 4; p++) for (let i = 0; i < m; i++) table[(j * 4 + p) * m + i] = basis[i][4 * j + p];
   const segF = b.clip(b.op('Floor', [b.mul(s, b.scalar(segs))]), b.scalar(0), b.scalar(segs - 1));
   const u = b.sub(s, b.div(segF, b.scalar(segs)));
-  const coef = b.op('Gather', [b.floats('spline_basis', table, [segs, 4, m]), b.cast(b.reshape(segF, [-1]), 'int64')], { axis: { int: 0 } });
-  const c = (p: number) => b.reshape(b.op('Gather', [coef, b.scalar(p, 'int64')], { axis: { int: 1 } }), [-1, m]);
+  const seg = b.cast(b.reshape(segF, [-1]), 'int64');
+  // Coefficient p of every basis function on the row's segment: table_p[j][m] gathered by j, [N, M].
+  const c = (p: number) => {
+    const table = new Float32Array(segs * m);
+    for (let j = 0; j < segs; j++) for (let i = 0; i < m; i++) table[j * m + i] = basis[i][4 * j + p];
+    return b.op('Gather', [b.floats(`spline_basis_${'abcd'[p]}`, table, [segs, m]), seg], { axis: { int: 0 } });
+  };
   let acc = c(3);
   for (let p = 2; p >= 0; p--) acc = b.add(c(p), b.mul(u, acc));
   return acc;

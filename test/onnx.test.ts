@@ -19,7 +19,7 @@ import { exportOnnx, onnxMetadata, ONNX_IR_VERSION, ONNX_OPSET } from '../src/ex
 import { decodeModel } from '../src/export/builder.js';
 import { fitOptionsFor } from '../src/bench/run.js';
 import { getTask } from '../src/bench/tasks.js';
-import { timeOnnxSampling } from '../src/bench/sample-bench.js';
+import { timeOnnxSampling, timeSmallRequests } from '../src/bench/sample-bench.js';
 
 ortWeb.env.wasm.numThreads = 1;
 
@@ -208,6 +208,19 @@ async function checkAgreement(ort: Ort, bytes: Uint8Array, model: TrajectoryMode
       else expect(nan[width + c]).toBe(rows[width + c]);
     }
     expect(maxAbsDiff(nan.subarray(0, width), lo.subarray(0, width))).toBeLessThan(1e-4 * spread(model));
+    // Class ids that are not one of 0..classes−1: NaN outputs for those rows only.
+    if (model.info.categorical) {
+      const badIds = [-1, model.info.classes, 0.5, NaN];
+      const bad = Float32Array.from(rows);
+      badIds.forEach((c, r) => (bad[r * width + dim] = c));
+      const out = await run(ort, session, bad, width, [lambdas[1]]);
+      badIds.forEach((c, r) => {
+        for (let d = 0; d < dim; d++) expect(Number.isNaN(out[r * width + d])).toBe(true);
+        expect(Object.is(out[r * width + dim], Math.fround(c))).toBe(true);
+      });
+      const rest = badIds.length * width;
+      worst = Math.max(worst, maxAbsDiff(out.subarray(rest), expected[1].subarray(rest)));
+    }
     return worst;
   } finally {
     await session.release();
@@ -302,12 +315,15 @@ describe('ONNX export of every method', () => {
 
   it('times onnxruntime-node beside tfjs for the throughput benchmark (npm run bench:sample)', async () => {
     const { model } = exported[0];
-    const results = await timeOnnxSampling(model, 500, 1, 1);
-    expect(results!.map((r) => r.lambdas.length)).toEqual([1, 1, 1, 5]);
-    for (const r of results!) {
+    const results = await timeOnnxSampling(ortNode, model, 500, 1, 1);
+    expect(results.map((r) => r.lambdas.length)).toEqual([1, 1, 1, 5]);
+    for (const r of results) {
       expect(r.bestSeconds).toBeGreaterThan(0);
       expect(r.rowsPerSecond).toBe(Math.round((500 * r.lambdas.length) / r.bestSeconds));
     }
+    const small = await timeSmallRequests(ortNode, model, [1, 10], 1, 10);
+    expect(small.map((r) => r.rows)).toEqual([1, 10]);
+    for (const r of small) expect(Math.min(r.tfjsCpuMs, r.onnxCpuMs)).toBeGreaterThan(0);
   });
 
   it('refuses a model that cannot describe its sampling, with one clear line', () => {

@@ -4,7 +4,8 @@
  * the architecture, not on how long it trained), save it, load it back, and time `sample` on
  * N rows at a λ inside the last interval (every map plus the spline: the slowest case), best of R
  * runs after a warm-up. Also times λ inside the first interval, at an anchor, and a trajectory, and
- * the same cases through the model's ONNX export in onnxruntime-node (1 thread, and all cores).
+ * the same cases through the model's ONNX export in onnxruntime-node (1 thread, and all cores), and
+ * the CPU time per call of small requests (1, 100, 1000 rows) in both.
  * Prints one JSON object.
  *
  *   node dist/bench/sample-bench.js [MODEL] [--rows 100000] [--runs 3]
@@ -101,36 +102,86 @@ export function timeSampling(model: TrajectoryModel, rows: number, runs: number)
   );
 }
 
-/**
- * The same cases through the model's ONNX export in onnxruntime-node (a dev dependency: null when
- * it is not installed), with `threads` intra-op threads. Several λ are one run: the rows repeated,
- * one λ per row.
- */
-export async function timeOnnxSampling(model: TrajectoryModel, rows: number, runs: number, threads: number): Promise<TimedCase[] | null> {
-  let ort: typeof import('onnxruntime-node');
+export type OnnxRuntime = typeof import('onnxruntime-node');
+
+/** onnxruntime-node, or null when it is not installed (it is a dev dependency). */
+export async function loadOnnxRuntime(): Promise<OnnxRuntime | null> {
   try {
-    ort = await import('onnxruntime-node');
+    return await import('onnxruntime-node');
   } catch {
     return null;
   }
+}
+
+function onnxSession(ort: OnnxRuntime, model: TrajectoryModel, threads: number) {
+  return ort.InferenceSession.create(exportOnnx(model).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+}
+
+/** ONNX Runtime feeds: `rows` repeated once per λ, with one λ per row (a single λ as [1]). */
+function onnxFeeds(ort: OnnxRuntime, input: Float32Array, width: number, lambdas: number[]) {
+  const rows = input.length / width;
+  const L = lambdas.length;
+  const tiled = new Float32Array(input.length * L);
+  const perRow = new Float32Array(rows * L);
+  lambdas.forEach((l, i) => {
+    tiled.set(input, i * input.length);
+    perRow.fill(l, i * rows, (i + 1) * rows);
+  });
+  return {
+    rows: new ort.Tensor('float32', tiled, [rows * L, width]),
+    lambda: new ort.Tensor('float32', L === 1 ? Float32Array.of(lambdas[0]) : perRow, [L === 1 ? 1 : rows * L]),
+  };
+}
+
+/**
+ * The same cases through the model's ONNX export in onnxruntime-node with `threads` intra-op
+ * threads. Several λ are one run: the rows repeated, one λ per row.
+ */
+export async function timeOnnxSampling(ort: OnnxRuntime, model: TrajectoryModel, rows: number, runs: number, threads: number): Promise<TimedCase[]> {
   const width = model.info.dim + model.info.cond;
   const input = model.anchorRows(null, rows, 1);
-  const session = await ort.InferenceSession.create(exportOnnx(model).bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await onnxSession(ort, model, threads);
   try {
     const out: TimedCase[] = [];
     for (const [name, lambdas] of sampleCases(model.info.anchors)) {
-      const L = lambdas.length;
-      const tiled = new Float32Array(input.length * L);
-      const perRow = new Float32Array(rows * L);
-      lambdas.forEach((l, i) => {
-        tiled.set(input, i * input.length);
-        perRow.fill(l, i * rows, (i + 1) * rows);
-      });
-      const feeds = {
-        rows: new ort.Tensor('float32', tiled, [rows * L, width]),
-        lambda: new ort.Tensor('float32', L === 1 ? Float32Array.of(lambdas[0]) : perRow, [L === 1 ? 1 : rows * L]),
-      };
+      const feeds = onnxFeeds(ort, input, width, lambdas);
       out.push(timedCase(name, lambdas, rows, await timeAsync(() => session.run(feeds), runs)));
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+export interface SmallRequest {
+  rows: number;
+  /** CPU milliseconds per call at λ inside the last interval (best of `runs` batches of calls). */
+  tfjsCpuMs: number;
+  onnxCpuMs: number;
+}
+
+/**
+ * Per-call CPU time for small requests (what a server answers): tfjs and ONNX Runtime on one thread,
+ * each timed over batches of calls covering about `rowsPerBatch` rows (at least 5 calls).
+ */
+export async function timeSmallRequests(ort: OnnxRuntime, model: TrajectoryModel, sizes: number[], runs: number, rowsPerBatch = 2000): Promise<SmallRequest[]> {
+  const a = model.info.anchors;
+  const lambda = sampleCases(a)[0][1];
+  const width = model.info.dim + model.info.cond;
+  const session = await onnxSession(ort, model, 1);
+  try {
+    const out: SmallRequest[] = [];
+    for (const rows of sizes) {
+      const input = model.anchorRows(null, rows, 1);
+      const feeds = onnxFeeds(ort, input, width, lambda);
+      const calls = Math.max(5, Math.round(rowsPerBatch / rows));
+      const tfjs = time(() => {
+        for (let c = 0; c < calls; c++) model.sample(input, lambda[0]);
+      }, runs);
+      const onnx = await timeAsync(async () => {
+        for (let c = 0; c < calls; c++) await session.run(feeds);
+      }, runs);
+      out.push({ rows, tfjsCpuMs: Number(((tfjs.cpu / calls) * 1000).toFixed(3)), onnxCpuMs: Number(((onnx.cpu / calls) * 1000).toFixed(3)) });
     }
     return out;
   } finally {
@@ -166,8 +217,10 @@ async function main(argv: string[]): Promise<void> {
     try {
       const results = timeSampling(model, rows, runs);
       const headline = results[0].rowsPerSecond;
-      const onnxOne = await timeOnnxSampling(model, rows, runs, 1);
-      const onnxAll = await timeOnnxSampling(model, rows, runs, os.cpus().length);
+      const ort = await loadOnnxRuntime();
+      const onnxOne = ort ? await timeOnnxSampling(ort, model, rows, runs, 1) : null;
+      const onnxAll = ort ? await timeOnnxSampling(ort, model, rows, runs, os.cpus().length) : null;
+      const small = ort ? await timeSmallRequests(ort, model, [1, 100, 1000], runs) : null;
       const report = {
         benchmark: 'sample-throughput',
         backend: backendName(),
@@ -191,6 +244,7 @@ async function main(argv: string[]): Promise<void> {
               oneThread: onnxOne,
               [`${os.cpus().length}Threads`]: onnxAll,
               speedupOneThread: onnxOne.map((r, i) => Number((r.rowsPerSecond / results[i].rowsPerSecond).toFixed(2))),
+              smallRequests: small,
             }
           : 'onnxruntime-node is not installed (it is a dev dependency)',
       };

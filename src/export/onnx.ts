@@ -10,9 +10,9 @@
  *   networks                          OnnxNet (an Mlp with FiLM; categorical: a per-class table)
  *   CLOT / Direct / flow              emitClot / emitDirect / emitFlow
  *
- * λ outside the anchor range is clamped to the nearest end anchor (`hti sample` refuses it); a NaN
- * λ gives NaN output columns for its row. Class ids must be integers 0..classes−1 (ONNX Runtime
- * refuses an out-of-range id).
+ * λ outside the anchor range is clamped to the nearest end anchor (`hti sample` refuses it); a row
+ * with a NaN λ, or a class id that is not an integer in 0..classes−1, gets NaN output columns (its
+ * condition still passed through) and leaves the other rows unchanged.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -123,37 +123,40 @@ class OnnxNet {
 
 /** The graph's inputs split into the pieces every kind uses. */
 interface Inputs {
-  /** Output columns [N, D] and condition columns [N, C] (null when C = 0). */
+  /** Output columns [N, D] and condition columns [N, C] (null when C = 0), as given. */
   y: string;
   x: string | null;
-  /** λ per row [N, 1], NaN replaced by λ_0 (see `lambdaNaN`). */
+  /** The condition as the networks see it: standardised columns, or valid class ids; null when C = 0. */
+  netX: string | null;
+  /** λ per row [N, 1], NaN replaced by λ_0 (the row is in `bad`). */
   lambda: string;
-  /** Rows whose λ is NaN, [N, 1] bool. */
-  lambdaNaN: string;
+  /** Rows answered with NaN outputs, [N, 1] bool: a NaN λ, or a class id that is not one of 0..classes−1. */
+  bad: string;
   /** [N] as a 1-D int64 shape. */
   n: string;
 }
 
 function splitInputs(b: GraphBuilder, g: GraphCommon): Inputs {
-  const { dim, cond, anchors } = g.info;
+  const { dim, cond, anchors, categorical, classes } = g.info;
   const n = b.op('Shape', [ONNX_INPUT_ROWS], { start: { int: 0 }, end: { int: 1 } }, 'n');
   const perRow = b.reshape(b.op('Expand', [ONNX_INPUT_LAMBDA, n]), [-1, 1]);
   const lambdaNaN = b.op('IsNaN', [perRow]);
-  return {
-    y: b.columns(ONNX_INPUT_ROWS, 0, dim),
-    x: cond > 0 ? b.columns(ONNX_INPUT_ROWS, dim, dim + cond) : null,
-    lambda: b.where(lambdaNaN, b.scalar(anchors[0]), perRow),
-    lambdaNaN,
-    n,
-  };
-}
-
-/** The condition as the networks see it: standardised columns, class ids, or nothing. */
-function netCondition(b: GraphBuilder, g: GraphCommon, x: string | null): string | null {
-  if (!x) return null;
-  if (g.info.categorical) return x;
-  if (!g.x) throw new Error('a continuous condition needs its standardisation');
-  return b.div(b.sub(x, b.floats('x_mean', g.x.mean, [g.x.mean.length])), b.floats('x_scale', g.x.scale, [g.x.scale.length]));
+  const x = cond > 0 ? b.columns(ONNX_INPUT_ROWS, dim, dim + cond) : null;
+  let bad = lambdaNaN;
+  let netX: string | null = null;
+  if (x && categorical) {
+    // An id outside 0..classes−1 or not an integer would wrap or truncate in Gather: the row gets
+    // NaN outputs instead, and class 0 in the networks so that the rest of the batch is unaffected.
+    const integer = b.op('Equal', [b.op('Floor', [x]), x]);
+    const inRange = b.op('And', [b.op('GreaterOrEqual', [x, b.scalar(0)]), b.op('LessOrEqual', [x, b.scalar(classes - 1)])]);
+    const valid = b.op('And', [integer, inRange]);
+    bad = b.op('Or', [bad, b.op('Not', [valid])]);
+    netX = b.where(valid, x, b.scalar(0));
+  } else if (x) {
+    if (!g.x) throw new Error('a continuous condition needs its standardisation');
+    netX = b.div(b.sub(x, b.floats('x_mean', g.x.mean, [cond])), b.floats('x_scale', g.x.scale, [cond]));
+  }
+  return { y: b.columns(ONNX_INPUT_ROWS, 0, dim), x, netX, lambda: b.where(lambdaNaN, b.scalar(anchors[0]), perRow), bad, n };
 }
 
 /** Interval index k [N, 1] int64 and position s [N, 1] in [0, 1] of each row's λ. */
@@ -177,11 +180,14 @@ function emitInterval(b: GraphBuilder, g: GraphCommon, lambda: string): Interval
   const lo = b.op('Gather', [b.floats('interval_lo', a.slice(0, K), [K]), k], { axis: { int: 0 } });
   const width = b.op('Gather', [b.floats('interval_width', a.slice(1).map((v, i) => v - a[i]), [K]), k], { axis: { int: 0 } });
   const linear = b.clip(b.div(b.sub(lambda, lo), width), b.scalar(0), b.scalar(1));
-  return { k, s: emitPosition(b, g.position, linear) };
+  return { k, s: emitPosition(b, g.position, k, linear) };
 }
 
-/** The position s inside the interval from the linear one; each PositionMap kind is one case. */
-function emitPosition(b: GraphBuilder, map: PositionMap, linear: string): string {
+/**
+ * The position s [N, 1] inside interval k [N, 1] from the linear one; each PositionMap kind is one
+ * case (a per-interval warp gathers its own knots or coefficients by k, as emitInterval does).
+ */
+function emitPosition(b: GraphBuilder, map: PositionMap, k: string, linear: string): string {
   switch (map.kind) {
     case 'linear':
       return linear;
@@ -210,7 +216,7 @@ function emitClot(b: GraphBuilder, g: ClotGraph, inp: Inputs): string {
   const K = g.info.anchors.length - 1;
   if (g.maps.length !== K) throw new Error(`a CLOT description needs ${K} maps, got ${g.maps.length}`);
   const { mean, scale } = affineNames(b, g);
-  const cond = netCondition(b, g, inp.x);
+  const cond = inp.netX;
   const { k, s } = emitInterval(b, g, inp.lambda);
   // y_0 … y_K: every row is pushed through all maps; masks then keep each row's own interval.
   const chain = [inp.y];
@@ -267,7 +273,7 @@ function emitDirect(b: GraphBuilder, g: DirectGraph, inp: Inputs): string {
   const t = anchorTime(b, g, g.times, inp.lambda);
   const net = new OnnxNet(b, g.net, 'net');
   const input = b.sub(b.mul(t, b.scalar(2)), b.scalar(1));
-  const yStd = net.apply(b, input, net.film(b, netCondition(b, g, inp.x)));
+  const yStd = net.apply(b, input, net.film(b, inp.netX));
   return b.add(b.mul(yStd, scale), mean);
 }
 
@@ -294,7 +300,7 @@ function emitFlow(b: GraphBuilder, g: FlowGraph, inp: Inputs): string {
   const { mean, scale } = affineNames(b, g);
   const { k, s } = emitInterval(b, g, inp.lambda);
   const net = new OnnxNet(b, g.velocity, 'velocity');
-  const film = net.film(b, netCondition(b, g, inp.x));
+  const film = net.film(b, inp.netX);
   // The step schedule, one entry per iteration.
   const seg: number[] = [];
   const base: number[] = [];
@@ -408,7 +414,7 @@ export function buildOnnx(g: SamplingGraph): OnnxExport {
   const b = new GraphBuilder();
   const inp = splitInputs(b, g);
   let y = emitOutputs(b, g, inp);
-  y = b.where(inp.lambdaNaN, b.scalar(NaN), y);
+  y = b.where(inp.bad, b.scalar(NaN), y);
   b.identity(inp.x ? b.concat([y, inp.x], 1) : y, ONNX_OUTPUT);
   const condition = cond === 0 ? 'none' : categorical ? `class id 0..${classes - 1} in column ${dim}` : `${cond} continuous columns`;
   const metadata: Record<string, string> = {
@@ -429,7 +435,9 @@ export function buildOnnx(g: SamplingGraph): OnnxExport {
   };
   const doc =
     `hti ${HTI_VERSION} surrogate (${kind}, ${method}): rows [N, ${width}] at λ = ${anchors[0]} (D = ${dim} outputs, then the condition: ${condition}) ` +
-    `pushed to lambda ([1] or [N]) in [${anchors[0]}, ${anchors[anchors.length - 1]}]; outside it λ is clamped, a NaN λ gives NaN outputs.`;
+    `pushed to lambda ([1] or [N]) in [${anchors[0]}, ${anchors[anchors.length - 1]}]; outside it λ is clamped; a NaN λ` +
+    (categorical ? ' or an unknown class id' : '') +
+    ' gives NaN outputs for its row.';
   const graph = b.graph(
     `hti_${method.replace(/[^A-Za-z0-9_]/g, '_')}`,
     [

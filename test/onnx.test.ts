@@ -15,6 +15,8 @@ import type { Dataset } from '../src/data/dataset.js';
 import { readNpy, writeNpy } from '../src/data/index.js';
 import { fitModel, loadModel } from '../src/methods/registry.js';
 import type { TrajectoryModel } from '../src/surrogate/model.js';
+import type { ClotSurrogate } from '../src/surrogate/clot.js';
+import type { WarpKnots } from '../src/surrogate/warp.js';
 import { exportOnnx, onnxMetadata, ONNX_IR_VERSION, ONNX_OPSET } from '../src/export/index.js';
 import { decodeModel } from '../src/export/builder.js';
 import { fitOptionsFor } from '../src/bench/run.js';
@@ -68,20 +70,11 @@ function dataset(levels: number[], n: number, dim: number, cond: 'categorical' |
 
 // Tiny schedules and nets: the weights are replaced below, only the graph's structure matters.
 const TINY_CLOT = {
-  steps: 0,
-  splinePretrainSteps: 1,
-  mapSteps: 2,
-  couplingRounds: 1,
-  metricStepsPerRound: 1,
-  splineRefitSteps: 1,
-  couplingCap: 16,
-  potentialCap: 16,
-  batchSize: 16,
-  hidden: [16, 16],
-  splineWidth: 24,
-  metricWidth: 8,
-  pathPoints: 6,
-  splineNodes: 6,
+  potential: { cap: 16 },
+  metric: { width: 8, stepsPerRound: 1 },
+  spline: { pretrainSteps: 1, refitSteps: 1, width: 24, batch: 16, nodes: 6, points: 6 },
+  couplings: { cap: 16, rounds: 1 },
+  maps: { steps: 2, hidden: [16, 16], batch: 16 },
 };
 const TINY_BASELINE = { steps: 3, batch: 32, hidden: [16, 16], interpolantSteps: 2, interpolantBatch: 8, metricPoints: 50 };
 
@@ -90,6 +83,8 @@ interface Case {
   method: string;
   data: Dataset;
   options?: Record<string, unknown>;
+  /** CLOT: a calibrated time warp (inner knots, one flat stretch) instead of the linear position. */
+  warp?: boolean;
 }
 
 const categorical = dataset([0, 0.4, 1], 40, 2, 'categorical', 1);
@@ -97,8 +92,9 @@ const continuous = dataset([1, 2, 4, 5], 40, 2, 2, 2);
 const plain = dataset([-1, 1], 40, 3, 0, 3);
 const CASES: Case[] = [
   { name: 'full, categorical', method: 'full', data: categorical },
+  { name: 'full, categorical, time warp', method: 'full', data: categorical, warp: true },
   { name: 'nlot, categorical', method: 'nlot', data: categorical },
-  { name: 'k-theta, continuous', method: 'k-theta', data: continuous },
+  { name: 'k-theta, continuous, time warp', method: 'k-theta', data: continuous, warp: true },
   { name: 'nlot-potential, continuous', method: 'nlot-potential', data: continuous },
   { name: 'euclidean-potential, continuous', method: 'euclidean-potential', data: continuous },
   { name: 'euclidean, no condition', method: 'euclidean', data: plain },
@@ -112,6 +108,25 @@ const CASES: Case[] = [
 ];
 
 const isClot = (method: string) => !['direct', 'cfm', 'mfm'].includes(method);
+
+/** Warp knots: per interval a fast start (s = 0.6 at 25 %), and a flat stretch after the second anchor. */
+function warpKnots(anchors: number[]): WarpKnots {
+  const lambdas: number[] = [];
+  const progress: number[] = [];
+  anchors.forEach((l, k) => {
+    lambdas.push(l);
+    progress.push(k);
+    if (k === anchors.length - 1) return;
+    const w = anchors[k + 1] - l;
+    if (k === 1) {
+      lambdas.push(l + 0.2 * w);
+      progress.push(k);
+    }
+    lambdas.push(l + 0.25 * w + (k === 1 ? 0.1 * w : 0));
+    progress.push(k + 0.6);
+  });
+  return { lambdas, progress };
+}
 
 /** Replace every network weight of a saved model with random values of O(1) effect. */
 function scrambleWeights(dir: string, seed: number): void {
@@ -154,7 +169,7 @@ function testLambdas(anchors: number[], seed: number): number[] {
   const out = [...anchors, anchors[0] + 1e-4 * span, anchors[K] - 1e-4 * span];
   for (let k = 0; k < K; k++) {
     const w = anchors[k + 1] - anchors[k];
-    out.push(anchors[k] + 0.5 * w, anchors[k] + rng.next() * w, anchors[k] + rng.next() * w);
+    out.push(anchors[k] + 0.1 * w, anchors[k] + 0.5 * w, anchors[k] + rng.next() * w, anchors[k] + rng.next() * w);
   }
   return out;
 }
@@ -253,11 +268,13 @@ beforeAll(async () => {
   for (const [i, c] of CASES.entries()) {
     const options = { seed: i, ...(isClot(c.method) ? TINY_CLOT : TINY_BASELINE), ...c.options };
     const fitted = await fitModel(c.method, c.data, options);
+    if (c.warp) (fitted as ClotSurrogate).setWarp(warpKnots(c.data.levels));
     const dir = path.join(tmp, `model-${i}`);
     await fitted.save(dir);
     fitted.dispose();
     scrambleWeights(dir, 100 + i);
     const model = loadModel(dir);
+    if (c.warp) expect((model as ClotSurrogate).warp.isLinear()).toBe(false);
     const { bytes } = exportOnnx(model);
     const file = path.join(tmp, `model-${i}.onnx`);
     fs.writeFileSync(file, bytes);
@@ -358,7 +375,7 @@ describe('hti export: CLOT full on dropout_2moons', () => {
     const spec = getTask('dropout_2moons');
     const prepared = spec.prepare(0, { dataDir: path.join(root, 'data') });
     // The task's CLOT settings with the quick schedule, shortened further for the test's time.
-    const options = fitOptionsFor(spec, 'full', { quick: true, seed: 0, fit: { splinePretrainSteps: 3, splineRefitSteps: 2, mapSteps: 20, couplingCap: 48 } });
+    const options = fitOptionsFor(spec, 'full', { quick: true, seed: 0, fit: { spline: { pretrainSteps: 3, refitSteps: 2 }, maps: { steps: 20 }, couplings: { cap: 48 } } });
     const model = await fitModel('full', prepared.train, options);
     spreadMoons = spread(model);
     await model.save(dir);

@@ -22,22 +22,19 @@ import {
   checkTrainingSet,
   conditionBlock,
   conditionSpec,
-  destandardizeInto,
-  fitStandardizer,
   graphCommon,
   hiddenLayers,
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
   requireTensor,
-  standardize,
   storedAnchorRows,
   timeFeatures,
   TIME_FEATURES,
   trainLoop,
-  type Standardizer,
   SingleNetModel,
 } from './common.js';
+import { destandardizeInto, fitStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 import { pairAnchors, type AnchorBlock, type Pairing } from './pairing.js';
 
 /** Number of bend coefficients per output dimension in an interpolant. */

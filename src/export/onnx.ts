@@ -165,35 +165,76 @@ interface Interval {
   s: string;
 }
 
-/**
- * k = the number of interior anchors below λ (as src/surrogate/anchors.ts intervalOf: the first
- * interval whose upper anchor is ≥ λ), then the position in it; λ outside the range clamps.
- */
+/** Interval and position of each row's λ; each PositionMap kind is one case. λ outside the range clamps. */
 function emitInterval(b: GraphBuilder, g: GraphCommon, lambda: string): Interval {
-  const a = g.info.anchors;
-  const K = a.length - 1;
-  // With one interval there is no interior anchor; +∞ keeps the comparison (always false) uniform.
-  const interior = K > 1 ? a.slice(1, K) : [Infinity];
-  const above = b.cast(b.op('Greater', [lambda, b.floats('interior_anchors', interior, [interior.length])]), 'float');
-  const kf = b.op('ReduceSum', [above, b.shape([1])], { keepdims: { int: 1 } }, 'interval');
-  const k = b.cast(kf, 'int64');
-  const lo = b.op('Gather', [b.floats('interval_lo', a.slice(0, K), [K]), k], { axis: { int: 0 } });
-  const width = b.op('Gather', [b.floats('interval_width', a.slice(1).map((v, i) => v - a[i]), [K]), k], { axis: { int: 0 } });
-  const linear = b.clip(b.div(b.sub(lambda, lo), width), b.scalar(0), b.scalar(1));
-  return { k, s: emitPosition(b, g.position, k, linear) };
-}
-
-/**
- * The position s [N, 1] inside interval k [N, 1] from the linear one; each PositionMap kind is one
- * case (a per-interval warp gathers its own knots or coefficients by k, as emitInterval does).
- */
-function emitPosition(b: GraphBuilder, map: PositionMap, k: string, linear: string): string {
+  const map = g.position;
   switch (map.kind) {
     case 'linear':
-      return linear;
+      return linearInterval(b, g.info.anchors, lambda);
+    case 'monotone-cubic':
+      return warpedInterval(b, g.info.anchors, map, lambda);
     default:
       throw new Error(`cannot export position map '${(map as { kind: string }).kind}'`);
   }
+}
+
+/**
+ * The index of the segment of sorted break points `points` holding each λ: the number of interior
+ * points below it (so a λ at a break point belongs to the segment that ends there), [N, 1] int64.
+ */
+function segmentOf(b: GraphBuilder, points: number[], lambda: string, hint: string): string {
+  const n = points.length - 1;
+  // With one segment there is no interior point; +∞ keeps the comparison (always false) uniform.
+  const interior = n > 1 ? points.slice(1, n) : [Infinity];
+  const above = b.cast(b.op('Greater', [lambda, b.floats(`${hint}_interior`, interior, [interior.length])]), 'float');
+  return b.cast(b.op('ReduceSum', [above, b.shape([1])], { keepdims: { int: 1 } }, hint), 'int64');
+}
+
+/** Gather per row from a constant table by an index [N, 1]. */
+function lookup(b: GraphBuilder, name: string, table: number[], index: string): string {
+  return b.op('Gather', [b.floats(name, table, [table.length]), index], { axis: { int: 0 } });
+}
+
+/** Linear position: k as src/surrogate/anchors.ts intervalOf, s = (λ − λ_k) / (λ_{k+1} − λ_k) clamped. */
+function linearInterval(b: GraphBuilder, a: number[], lambda: string): Interval {
+  const K = a.length - 1;
+  const k = segmentOf(b, a, lambda, 'interval');
+  const lo = lookup(b, 'interval_lo', a.slice(0, K), k);
+  const width = lookup(b, 'interval_width', a.slice(1).map((v, i) => v - a[i]), k);
+  return { k, s: b.clip(b.div(b.sub(lambda, lo), width), b.scalar(0), b.scalar(1)) };
+}
+
+/**
+ * A calibrated time warp (src/surrogate/warp.ts TimeWarp.position): the progress u from the cubic
+ * Hermite interpolant through the knots, then k = ⌊u⌋ (at most K − 1) and s = u − k.
+ */
+function warpedInterval(b: GraphBuilder, a: number[], map: Extract<PositionMap, { kind: 'monotone-cubic' }>, lambda: string): Interval {
+  const { lambdas: x, progress: y, slopes: m } = map;
+  const K = a.length - 1;
+  const n = x.length - 1;
+  const at = b.clip(lambda, b.scalar(x[0]), b.scalar(x[n]));
+  const i = segmentOf(b, x, at, 'warp_segment');
+  const h = x.slice(1).map((v, j) => v - x[j]);
+  const x0 = lookup(b, 'warp_x', x.slice(0, n), i);
+  const hi = lookup(b, 'warp_h', h, i);
+  const t = b.div(b.sub(at, x0), hi);
+  const t2 = b.mul(t, t);
+  const t3 = b.mul(t2, t);
+  // Hermite basis: h00 = 2t³ − 3t² + 1, h10 = t³ − 2t² + t, h01 = −2t³ + 3t², h11 = t³ − t².
+  const c = (v: number) => b.scalar(v);
+  const h01 = b.sub(b.mul(t2, c(3)), b.mul(t3, c(2)));
+  const h00 = b.sub(c(1), h01);
+  const h10 = b.add(b.sub(t3, b.mul(t2, c(2))), t);
+  const h11 = b.sub(t3, t2);
+  const terms = [
+    b.mul(h00, lookup(b, 'warp_y0', y.slice(0, n), i)),
+    b.mul(b.mul(h10, hi), lookup(b, 'warp_m0', m.slice(0, n), i)),
+    b.mul(h01, lookup(b, 'warp_y1', y.slice(1), i)),
+    b.mul(b.mul(h11, hi), lookup(b, 'warp_m1', m.slice(1), i)),
+  ];
+  const u = terms.reduce((acc, v) => b.add(acc, v));
+  const kf = b.clip(b.op('Floor', [u]), c(0), c(K - 1));
+  return { k: b.cast(kf, 'int64'), s: b.clip(b.sub(u, kf), c(0), c(1)) };
 }
 
 /** Mask [N, 1] bool: rows whose interval is `j`. */
@@ -201,7 +242,7 @@ function intervalMask(b: GraphBuilder, k: string, j: number): string {
   return b.op('Equal', [k, b.scalar(j, 'int64')]);
 }
 
-/** y in data units from standardised y, and the reverse. */
+/** Standardised values (v − mean) / scale. */
 function standardise(b: GraphBuilder, y: string, mean: string, scale: string): string {
   return b.div(b.sub(y, mean), scale);
 }
@@ -218,32 +259,25 @@ function emitClot(b: GraphBuilder, g: ClotGraph, inp: Inputs): string {
   const { mean, scale } = affineNames(b, g);
   const cond = inp.netX;
   const { k, s } = emitInterval(b, g, inp.lambda);
-  // y_0 … y_K: every row is pushed through all maps; masks then keep each row's own interval.
-  const chain = [inp.y];
-  const chainStd = [standardise(b, inp.y, mean, scale)];
+  // z_0 … z_K in standardised units: every row is pushed through all maps; its own interval is then selected.
+  const chain = [standardise(b, inp.y, mean, scale)];
   g.maps.forEach((desc, j) => {
     const net = new OnnxNet(b, desc, `map${j}`);
-    const next = b.add(chain[j], b.mul(net.apply(b, chainStd[j], net.film(b, cond)), scale));
-    chain.push(next);
-    chainStd.push(standardise(b, next, mean, scale));
+    chain.push(b.add(chain[j], net.apply(b, chain[j], net.film(b, cond))));
   });
-  // values[k] per row, by selection (not by multiplying with 0/1, which would turn an inf elsewhere into NaN).
+  // chain[k] per row, by selection (not by multiplying with 0/1, which would turn an inf elsewhere into NaN).
   const masks = Array.from({ length: K - 1 }, (_, j) => intervalMask(b, k, j + 1));
   const pick = (values: string[]) => values.slice(1).reduce((acc, v, j) => b.where(masks[j], v, acc), values[0]);
   const start = pick(chain.slice(0, K));
   const end = pick(chain.slice(1));
-  const startStd = pick(chainStd.slice(0, K));
-  const endStd = pick(chainStd.slice(1));
-  // Bend φ [N, M, D] in data units, and the basis B(s) [N, 1, M].
+  // Bend φ [N, M, D] and Σ_m B_m(s) φ_m as a product and a sum over m (a batched [1, M]·[M, D] MatMul is slower).
   const m = g.spline.nodes;
   const spline = new OnnxNet(b, g.spline.net, 'spline');
-  const raw = spline.apply(b, b.concat([startStd, endStd], 1), spline.film(b, cond));
-  const phi = b.mul(b.reshape(raw, [-1, m, dim]), scale);
-  // Σ_m B_m(s) φ_m as a product and a sum over m (a batched [1, M]·[M, D] MatMul is slower).
+  const phi = b.reshape(spline.apply(b, b.concat([start, end], 1), spline.film(b, cond)), [-1, m, dim]);
   const basis = emitSplineBasis(b, g.spline.basis, m, s);
   const bend = b.op('ReduceSum', [b.mul(b.reshape(basis, [-1, m, 1]), phi), b.shape([1])], { keepdims: { int: 0 } });
-  const line = b.add(start, b.mul(s, b.sub(end, start)));
-  return b.add(line, bend);
+  const q = b.add(b.add(start, b.mul(s, b.sub(end, start))), bend);
+  return b.add(b.mul(q, scale), mean);
 }
 
 /**

@@ -32,11 +32,13 @@ export interface Affine {
 }
 
 /**
- * How λ becomes the position s ∈ [0, 1] inside its interval k (λ_k ≤ λ ≤ λ_{k+1}; the interval is
- * the first whose upper anchor is ≥ λ). `linear`: s = (λ − λ_k) / (λ_{k+1} − λ_k). A warped
- * position (a monotone map per interval) is a further member of this union.
+ * How λ becomes (interval k, position s ∈ [0, 1] along its paths).
+ * `linear`: k is the first interval whose upper anchor is ≥ λ, s = (λ − λ_k) / (λ_{k+1} − λ_k).
+ * `monotone-cubic` (a calibrated time warp, src/surrogate/warp.ts): the progress u ∈ [0, K] is the
+ * cubic Hermite interpolant through knots (lambdas[i], progress[i]) with slopes[i] (constant beyond
+ * the end knots), k = min(⌊u⌋, K − 1), s = u − k.
  */
-export type PositionMap = { kind: 'linear' };
+export type PositionMap = { kind: 'linear' } | { kind: 'monotone-cubic'; lambdas: number[]; progress: number[]; slopes: number[] };
 
 export const LINEAR_POSITION: PositionMap = { kind: 'linear' };
 
@@ -52,11 +54,11 @@ export interface GraphCommon {
 }
 
 /**
- * CLOT: the rows' outputs y_0 are pushed through the residual maps of the intervals before λ,
- * y_{j+1} = y_j + y.scale ⊙ map_j((y_j − y.mean) / y.scale | x), and within interval k the answer
- * is the spline path q(s) = y_k + s (y_{k+1} − y_k) + Σ_m B_m(s) φ_m, with the bend
- * φ = y.scale ⊙ reshape(spline([std y_k, std y_{k+1}] | x), [M, D]). At s = 0 and s = 1 the bend
- * vanishes: an anchor's answer is the chained maps' output.
+ * CLOT, in standardised units: z_0 = (y_0 − y.mean) / y.scale is pushed through the residual maps of
+ * the intervals before λ, z_{j+1} = z_j + map_j(z_j | x); within interval k the answer is the spline
+ * path q(s) = z_k + s (z_{k+1} − z_k) + Σ_m B_m(s) φ_m with the bend φ = reshape(spline([z_k, z_{k+1}]
+ * | x), [M, D]), returned as y = y.mean + y.scale ⊙ q. At s = 0 and s = 1 the bend vanishes: an
+ * anchor's answer is the chained maps' output (the first anchor's, the given rows).
  */
 export interface ClotGraph extends GraphCommon {
   kind: 'clot';

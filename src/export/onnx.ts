@@ -3,10 +3,11 @@
  * (first-anchor rows, as `hti sample --from`) and `lambda` float32 [1] (one λ for every row) or
  * [N] (one per row); output `samples` [N, D + C], what `model.sample` returns, the condition
  * columns passed through. (`lambda` has rank 1, not "scalar or vector": the ONNX checker requires
- * every graph input to declare its rank, and ONNX Runtime enforces it.) The graph is built from the model's own description of its sampling
- * (`TrajectoryModel.samplingGraph`, src/surrogate/graph.ts), one emitter per kind of step:
+ * every graph input to declare its rank, and ONNX Runtime enforces it.) The graph is built from the
+ * model's own description of its sampling (`TrajectoryModel.samplingGraph`, src/surrogate/graph.ts),
+ * one emitter per kind of step:
  *
- *   λ → (interval k, position s)      emitInterval + emitPosition (one case per PositionMap kind)
+ *   λ → (interval k, position s)      emitInterval: one case per PositionMap kind (linear, time warp)
  *   networks                          OnnxNet (an Mlp with FiLM; categorical: a per-class table)
  *   CLOT / Direct / flow              emitClot / emitDirect / emitFlow
  *
@@ -315,8 +316,8 @@ function emitDirect(b: GraphBuilder, g: DirectGraph, inp: Inputs): string {
 function anchorTime(b: GraphBuilder, g: GraphCommon, times: number[], lambda: string): string {
   const K = times.length - 1;
   const { k, s } = emitInterval(b, g, lambda);
-  const t0 = b.op('Gather', [b.floats('times_lo', times.slice(0, K), [K]), k], { axis: { int: 0 } });
-  const dt = b.op('Gather', [b.floats('times_width', times.slice(1).map((v, i) => v - times[i]), [K]), k], { axis: { int: 0 } });
+  const t0 = lookup(b, 'times_lo', times.slice(0, K), k);
+  const dt = lookup(b, 'times_width', times.slice(1).map((v, i) => v - times[i]), k);
   return b.add(t0, b.mul(s, dt));
 }
 
@@ -354,8 +355,7 @@ function emitFlow(b: GraphBuilder, g: FlowGraph, inp: Inputs): string {
   });
   const total = seg.length;
   // Trip count: offset of the row's interval + ⌈s · steps⌉, the most over the rows.
-  const gather = (name: string, values: number[]) => b.op('Gather', [b.floats(name, values, [values.length]), k], { axis: { int: 0 } });
-  const need = b.add(gather('step_offsets', offsets), b.op('Ceil', [b.mul(s, gather('step_counts', g.steps))]));
+  const need = b.add(lookup(b, 'step_offsets', offsets, k), b.op('Ceil', [b.mul(s, lookup(b, 'step_counts', g.steps, k))]));
   const most = b.op('Max', [b.op('ReduceMax', [need], { keepdims: { int: 0 } }), b.scalar(0)]);
   const trips = b.op('Min', [b.cast(most, 'int64'), b.scalar(total, 'int64')]);
   const schedule = {

@@ -129,7 +129,7 @@ describe('hti eval (built CLI)', () => {
     const model = report.scores[0];
     expect(model.perLevel[0].groups).toBe(20);
     for (const k of ['w2', 'mse', 'meanMse']) expect(Number.isFinite(model.mean[k])).toBe(true);
-    expect(report.scores.map((s: { name: string }) => s.name)).toEqual(['model', 'copy-first-anchor', 'nearest-anchor', 'linear-interpolation']);
+    expect(report.scores.map((s: { name: string }) => s.name)).toEqual(['model', 'copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
     // Independent check of the copy-first-anchor reference on the same rows.
     const ds = selectRows(loadDataset(path.join(data, 'cancer_reward.npy')), 1000, 1200);
     const copy = report.scores[1].perLevel[0];

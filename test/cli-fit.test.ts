@@ -108,10 +108,12 @@ function leftovers(): string[] {
 
 describe('hti fit', () => {
   it('fits the categorical dataset with the sidecar anchors and writes a model directory', async () => {
-    const r = await hti('fit', semi, '--out', at('model'), '--seed', '1', ...TINY);
+    const r = await hti('fit', semi, '--out', at('model'), '--seed', '1', '--select', 'none', ...TINY);
     expect(r.stderr).not.toMatch(/^hti:/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^hti fit: wrote .*model \(full, K_θ−Û \(full method\)\) from 3 anchors \[0, 0\.5, 1\], 120\/120\/120 rows, in [\d.]+ s; /);
+    // No validation levels and selection off: the fit says it could not be judged.
+    expect(r.stderr).toMatch(/^warning: left-out anchors are only scored with --select auto/m);
     expect(r.stdout).toMatch(/mapLoss [-\d.e]+\/[-\d.e]+/);
     // Plain progress lines (stderr is not a TTY here): phase, step/total, losses, elapsed, ETA.
     expect(r.stderr).toMatch(/^spline pre-fit 1\/5 action=[-\d.e]+ \| \d+s elapsed, phase ETA /m);
@@ -123,7 +125,8 @@ describe('hti fit', () => {
   it('prints a JSON summary with --json, takes --anchors, --rows, --metric, --no-potential, and replaces an older model', async () => {
     fs.cpSync(at('model'), at('replaced'), { recursive: true });
     const r = await hti('fit', semi, '--out', at('replaced'), '--json', '--quiet', '--anchors', '0,1', '--rows', '0:50', '--metric', 'euclidean', '--no-potential', '--action-form', 'reference', ...TINY);
-    expect(r.stderr).toBe('');
+    // Two anchors and no validation levels: nothing held out to judge the fit on, and it says so.
+    expect(r.stderr).toMatch(/^warning: no held-out levels \(no validation levels in the sidecar, and only 2 anchors\)[^\n]*\n$/);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.method).toBe('full');
@@ -150,13 +153,37 @@ describe('hti fit', () => {
   });
 
   it('fits a continuous-condition dataset and a baseline', async () => {
-    const r = await hti('fit', cont, '--out', at('cont-model'), '--method', 'euclidean', '--quiet', ...TINY);
-    expect(r.stderr).toBe('');
+    const r = await hti('fit', cont, '--out', at('cont-model'), '--method', 'euclidean', '--quiet', '--select', 'none', ...TINY);
+    // Ten map steps do not learn much: the report on the validation level says so.
+    expect(r.stderr).toMatch(/^warning: the surrogate \([\d.e-]+\) does not beat [\w-]+ \([\d.e-]+\) on the validation levels/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/from 2 anchors \[0, 1\], 80\/80 rows/);
     const b = await hti('fit', cont, '--out', at('direct-model'), '--method', 'direct', '--steps', '20', '--batch-size', '16', '--hidden', '8', '--json', '--quiet');
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout).kind).toBe('direct');
+  });
+
+  it('selects among candidate settings on left-out anchors, prints the choice and the held-out comparison, and saves both', async () => {
+    const r = await hti('fit', semi, '--out', at('selected'), '--json', '--quiet', ...TINY);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.selection.mode).toBe('auto');
+    expect(s.selection.heldOut).toBe('left-out-anchors');
+    expect(s.selection.levels).toEqual([0.5]);
+    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toEqual(['paper', 'paper-strong-potential', 'reference-dwelling', 'no-potential']);
+    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toContain(s.selection.chosen);
+    for (const c of s.selection.candidates) expect(c.mean).toBeGreaterThan(0);
+    expect(s.report.references.map((x: { name: string }) => x.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'displacement-interpolation']);
+    // The fit time counts every candidate.
+    expect(s.fitSeconds).toBeGreaterThan(s.training.fitSeconds);
+    const config = JSON.parse(fs.readFileSync(at('selected/config.json'), 'utf8'));
+    expect(config.info.training.selection.chosen).toBe(s.selection.chosen);
+    expect(config.info.training.report.model.mean).toBe(s.report.model.mean);
+    // Text output: the choice and the comparison.
+    const t = await hti('fit', semi, '--out', at('selected'), '--quiet', ...TINY);
+    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates: paper [\d.e-]+, /m);
+    expect(t.stdout).toMatch(/^held-out W2² on left-out anchors 0\.5: surrogate [\d.e-]+; copy-first-anchor [\d.e-]+, nearest-anchor [\d.e-]+, displacement-interpolation [\d.e-]+$/m);
+    expect(t.stdout).toMatch(/^anchors reproduced, W2² to each anchor's own rows: λ=0\.5 [\d.e-]+ \(copy-first [\d.e-]+\), λ=1 [\d.e-]+ \(copy-first [\d.e-]+\)$/m);
   });
 
   it('stops on Ctrl-C with exit 130 and leaves no model or temp directory', async () => {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { METHODS } from '../methods/registry.js';
 import { bundledDataDir } from '../data/index.js';
-import { runTask, type TaskResult } from '../bench/run.js';
+import { runTask, type BenchSettings, type TaskResult } from '../bench/run.js';
+import { SELECT_MODES, type SelectMode } from '../methods/select.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
@@ -40,7 +41,7 @@ export function parseTasks(value: string): TaskName[] {
   return list as TaskName[];
 }
 
-/** Extra fit options as a JSON object, e.g. '{"couplingCap": 16}'. */
+/** Extra fit options as a JSON object, e.g. '{"couplings": {"cap": 16}}'. */
 export function parseFitJson(value: string): Record<string, unknown> {
   let v: unknown;
   try {
@@ -64,7 +65,19 @@ function phaseLogger(log: (line: string) => void): (task: string, method: string
   };
 }
 
+function benchSettings(value: string): BenchSettings {
+  if (value !== 'defaults' && value !== 'hand') throw new InvalidArgumentError('expected defaults or hand');
+  return value;
+}
+
+function selectModeOption(value: string): SelectMode {
+  if (!(SELECT_MODES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SELECT_MODES.join(', ')}`);
+  return value as SelectMode;
+}
+
 interface BenchCliOptions {
+  settings: BenchSettings;
+  select: SelectMode;
   method: string[];
   seeds: number[];
   json?: boolean;
@@ -86,7 +99,9 @@ export function registerBench(program: Command): void {
     .option('--json', 'print the results as JSON instead of tables')
     .option('--out <file.json>', 'also write the JSON results to this file')
     .option('--quick', 'short fit schedules for development (scores mean little)')
-    .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', parseFitJson)
+    .option('--settings <which>', "CLOT settings: defaults (what hti fit does) or hand (the task's best hand-set settings, no selection)", benchSettings, 'defaults')
+    .option('--select <mode>', 'CLOT with default settings: auto (select and calibrate on validation levels apart from the scored ones, as hti fit does) or none', selectModeOption, 'auto')
+    .option('--fit <json>', 'extra fit options as a JSON object, laid over the settings (e.g. \'{"couplings":{"cap":16}}\')', parseFitJson)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
     .option('--quiet', 'no progress lines on stderr')
@@ -100,6 +115,8 @@ export function registerBench(program: Command): void {
         results.push(
           await runTask(task, opts.method, {
             seeds: opts.seeds,
+            settings: opts.settings,
+            select: opts.select,
             quick: opts.quick,
             fit: opts.fit,
             task: { dataDir, allStates: opts.allStates },

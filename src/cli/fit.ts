@@ -295,6 +295,10 @@ export function reportLines(info: ModelInfo): string[] {
     const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');
     lines.push(`held-out W2² on ${where(report.heldOut, report.levels)}: surrogate ${shortNumber(report.model.mean)}; ${refs}`);
   }
+  if (report?.anchors?.length) {
+    const at = report.anchors.map((a) => `λ=${a.lambda} ${shortNumber(a.score)} (copy-first ${shortNumber(a.copyFirst)})`).join(', ');
+    lines.push(`anchors reproduced, W2² to each anchor's own rows: ${at}`);
+  }
   return lines;
 }
 

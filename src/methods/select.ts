@@ -20,7 +20,7 @@ import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
 import { loadClot, mergeOptions, readModelDir, type ClotOptions, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, type CalibratedLevel } from './calibrate.js';
-import { heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
+import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
 
 export type SelectMode = 'auto' | 'none';
@@ -75,6 +75,12 @@ export interface FitReport {
   beatsReferences: boolean | null;
   /** One line for the user when the surrogate does not beat the references (or cannot be judged). */
   warning: string | null;
+  /**
+   * How well the final surrogate reproduces its anchors (in-sample): W2² per class or condition
+   * group between the first anchor's rows pushed to λ_k and anchor k's own rows, and the same for
+   * copying the first anchor, for scale.
+   */
+  anchors: { lambda: number; score: number; copyFirst: number }[];
 }
 
 export interface SelectionSummary {
@@ -196,7 +202,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     const model = await fitModel(method, train, { ...fit, onProgress: options.onProgress });
     const report = held.kind === 'validation' ? reportFor(model, held) : noReport(held.kind, clot && mode === 'none');
     const selection: SelectionSummary = { mode, heldOut: held.kind, levels: held.levels, chosen: null, candidates: [] };
-    attach(model, selection, report);
+    attach(model, selection, report, train);
     return { model, selection, report };
   }
   const candidates = options.candidates ?? CANDIDATES;
@@ -236,7 +242,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     };
     // Held-out evidence: the winner as scored (for left-out anchors, its trial fit without them).
     const report = buildReport(held, { scores: results[best].scores, mean: results[best].mean });
-    attach(model, selection, report);
+    attach(model, selection, report, held.kind === 'validation' ? held.train : fullTrain(ds, options));
     return { model, selection, report };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -249,8 +255,19 @@ function fullTrain(ds: Dataset, options: SelectOptions): Dataset {
 }
 
 /** Save the selection and the report with the model (config.json's training summary). */
-function attach(model: TrajectoryModel, selection: SelectionSummary, report: FitReport): void {
+function attach(model: TrajectoryModel, selection: SelectionSummary, report: FitReport, anchors: Dataset): void {
+  report.anchors = anchorReproduction(model, anchors);
   model.info.training = { ...(model.info.training ?? {}), selection, report };
+}
+
+/** W2² at each anchor after the first between the surrogate's answer and the anchor's own rows. */
+function anchorReproduction(model: TrajectoryModel, train: Dataset): FitReport['anchors'] {
+  const capped = capForScoring(train);
+  const inputs = capped.data[0];
+  return capped.levels.slice(1).map((lambda, i) => {
+    const truth = capped.data[i + 1];
+    return { lambda, score: heldOutScore(model.sample(inputs, lambda), truth, capped, lambda), copyFirst: heldOutScore(inputs, truth, capped, lambda) };
+  });
 }
 
 /** Score a model's answers at the held-out levels, beside the references. */
@@ -275,6 +292,7 @@ function buildReport(held: HeldOut, model: { scores: number[]; mean: number }): 
     references,
     bestReference: best.name,
     beatsReferences: beats,
+    anchors: [],
     warning: beats
       ? null
       : `the surrogate (${fmt(model.mean)}) does not beat ${best.name} (${fmt(best.mean)}) on ${where}: between the anchors it is no better than that trivial answer`,
@@ -290,6 +308,7 @@ function noReport(kind: HeldOutKind, selectionOff: boolean): FitReport {
     references: [],
     bestReference: null,
     beatsReferences: null,
+    anchors: [],
     warning:
       kind === 'none'
         ? 'no held-out levels (no validation levels in the sidecar, and only 2 anchors): the fit cannot be compared with the trivial references; list validation levels in the sidecar to have it judged and calibrated'

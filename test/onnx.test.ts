@@ -6,21 +6,19 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { initEngine, Rng, decodeSafetensors, encodeSafetensors } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { readNpy, writeNpy } from '../src/data/index.js';
+import { readNpy } from '../src/data/index.js';
 import { fitModel, loadModel } from '../src/methods/registry.js';
 import type { TrajectoryModel } from '../src/surrogate/model.js';
 import type { ClotSurrogate } from '../src/surrogate/clot.js';
 import type { WarpKnots } from '../src/surrogate/warp.js';
 import { exportOnnx, onnxMetadata, ONNX_IR_VERSION, ONNX_OPSET } from '../src/export/index.js';
 import { decodeModel } from '../src/export/builder.js';
-import { fitOptionsFor } from '../src/bench/run.js';
-import { getTask } from '../src/bench/tasks.js';
 import { timeOnnxSampling, timeSmallRequests } from '../src/bench/sample-bench.js';
 
 ortWeb.env.wasm.numThreads = 1;
@@ -371,17 +369,29 @@ describe('hti export: CLOT full on dropout_2moons', () => {
 
   beforeAll(async () => {
     if (!fs.existsSync(path.join(root, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) before these tests');
-    await initEngine({ quiet: true });
-    const spec = getTask('dropout_2moons');
-    const prepared = spec.prepare(0, { dataDir: path.join(root, 'data') });
-    // The task's CLOT settings with the quick schedule, shortened further for the test's time.
-    const options = fitOptionsFor(spec, 'full', { quick: true, seed: 0, fit: { spline: { pretrainSteps: 3, refitSteps: 2 }, maps: { steps: 20 }, couplings: { cap: 48 } } });
-    const model = await fitModel('full', prepared.train, options);
-    spreadMoons = spread(model);
-    await model.save(dir);
-    model.dispose();
-    rows = prepared.inputs;
-    writeNpy(rowsFile, { shape: [rows.length / 3, 3], data: rows });
+    // The task's hand-set CLOT settings with the quick schedule, shortened further for the test's
+    // time. The fit runs in a child process (the built library), so this worker stays responsive.
+    const dist = (p: string) => pathToFileURL(path.join(root, 'dist', p)).href;
+    const script = `
+      const { initEngine } = await import('${dist('engine/index.js')}');
+      const { fitModel } = await import('${dist('methods/registry.js')}');
+      const { fitOptionsFor } = await import('${dist('bench/run.js')}');
+      const { getTask } = await import('${dist('bench/tasks.js')}');
+      const { writeNpy } = await import('${dist('data/index.js')}');
+      await initEngine({ quiet: true });
+      const spec = getTask('dropout_2moons');
+      const prepared = spec.prepare(0, { dataDir: ${JSON.stringify(path.join(root, 'data'))} });
+      const fit = { spline: { pretrainSteps: 3, refitSteps: 2 }, maps: { steps: 20 }, couplings: { cap: 48 } };
+      const model = await fitModel('full', prepared.train, fitOptionsFor(spec, 'full', { quick: true, settings: 'hand', seed: 0, fit }));
+      await model.save(${JSON.stringify(dir)});
+      writeNpy(${JSON.stringify(rowsFile)}, { shape: [prepared.inputs.length / 3, 3], data: prepared.inputs });
+      process.stdout.write(JSON.stringify({ spread: Math.max(...model.info.bounds.map(([lo, hi]) => hi - lo)) }));
+    `;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 600_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve(stdout))),
+    );
+    spreadMoons = JSON.parse(out).spread;
+    rows = readNpy(rowsFile).data;
   }, 600_000);
 
   it('writes the file with one summary line, and refuses a wrong file name', async () => {

@@ -32,4 +32,6 @@ export { exportOnnx, writeOnnx, onnxMetadata, ONNX_OPSET, ONNX_IR_VERSION } from
 export type { OnnxExport } from './export/index.js';
 export type { SamplingGraph } from './surrogate/index.js';
 export * as evaluation from './eval/index.js';
+/** The cancer-treatment simulator (SciPy-exact RK23 port) and the PPO actors of the closed-loop benchmark. */
+export * as sim from './sim/index.js';
 export { createServer } from './server/index.js';

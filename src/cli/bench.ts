@@ -8,6 +8,8 @@ import { SELECT_MODES, type SelectMode } from '../methods/select.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
+import { CLOSED_LOOP_TASK } from '../bench/closed-loop.js';
+import { benchClosedLoop, parseLevels, parsePositiveInt, type ClosedLoopFlags } from './bench-closed-loop.js';
 
 /** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {
@@ -37,7 +39,10 @@ export function parseMethods(value: string): string[] {
 export function parseTasks(value: string): TaskName[] {
   if (value === 'all') return [...TASK_NAMES];
   const list = value.split(',').map((s) => s.trim());
-  for (const t of list) if (!isTaskName(t)) throw new Error(`unknown task '${t}'; tasks: ${TASK_NAMES.join(', ')}, all`);
+  for (const t of list) {
+    if (t === CLOSED_LOOP_TASK) throw new Error(`${CLOSED_LOOP_TASK} runs on its own (hti bench ${CLOSED_LOOP_TASK}), not in a list of tasks`);
+    if (!isTaskName(t)) throw new Error(`unknown task '${t}'; tasks: ${TASK_NAMES.join(', ')}, ${CLOSED_LOOP_TASK}, all`);
+  }
   return list as TaskName[];
 }
 
@@ -75,11 +80,12 @@ function selectModeOption(value: string): SelectMode {
   return value as SelectMode;
 }
 
-interface BenchCliOptions {
+interface BenchCliOptions extends ClosedLoopFlags {
   settings: BenchSettings;
   select: SelectMode;
   method: string[];
-  seeds: number[];
+  seeds?: number[];
+  seed?: number;
   json?: boolean;
   out?: string;
   quick?: boolean;
@@ -92,10 +98,11 @@ interface BenchCliOptions {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description("fit methods on the paper's benchmark tasks and score them on held-out levels, beside the paper's figures and trivial references")
-    .argument('<task>', `${TASK_NAMES.join(' | ')} | all (or a comma list)`)
+    .description("fit methods on the paper's benchmark tasks and score them on held-out levels (cancer_closed_loop: by episode return in the cancer simulator), beside the paper's figures and trivial references")
+    .argument('<task>', `${TASK_NAMES.join(' | ')} | all (these, or a comma list) | ${CLOSED_LOOP_TASK} (on its own)`)
     .option('--method <methods>', `a method (${METHODS.join(', ')}), a comma list, or all`, parseMethods, ['full'])
-    .option('--seeds <list>', 'comma-separated seeds (a 95% interval over seeds is shown when more than one)', parseSeeds, [0])
+    .option('--seeds <list>', 'comma-separated seeds (a 95% interval over seeds is shown when more than one; default 0)', parseSeeds)
+    .option('--seed <n>', 'one seed (same as --seeds n)', (v: string) => parseSeeds(v)[0])
     .option('--json', 'print the results as JSON instead of tables')
     .option('--out <file.json>', 'also write the JSON results to this file')
     .option('--quick', 'short fit schedules for development (scores mean little)')
@@ -105,16 +112,31 @@ export function registerBench(program: Command): void {
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
     .option('--quiet', 'no progress lines on stderr')
+    .option('--policies <dir>', `${CLOSED_LOOP_TASK}: folder of policy_lambda{λ}.safetensors (default: the policies shipped with hti)`)
+    .option('--levels <list>', `${CLOSED_LOOP_TASK}: the λ to evaluate, e.g. 1,3,7,9 (default: the validation λ with a policy in --policies)`, parseLevels)
+    .option('--episodes <n>', `${CLOSED_LOOP_TASK}: episodes per λ and method (default 20)`, parsePositiveInt)
+    .option('--max-days <n>', `${CLOSED_LOOP_TASK}: end episodes after n days (default 200, the simulator's horizon)`, parsePositiveInt)
+    .option('--plot <file.png>', `${CLOSED_LOOP_TASK}: draw episode 0 at the highest λ with a retrained policy: tumour, NK cells and actions of retrained, surrogate and copy-first (.png or .svg)`)
     .action(async (taskArg: string, opts: BenchCliOptions) => {
-      const tasks = parseTasks(taskArg);
+      if (opts.seed !== undefined && opts.seeds !== undefined) throw new Error('give --seed or --seeds, not both');
+      const seeds = opts.seeds ?? [opts.seed ?? 0];
       const dataDir = opts.dataDir ?? defaultDataDir();
-      if (tasks.some((t) => t !== 'semicircles') && !fs.existsSync(dataDir)) throw new Error(`data folder ${dataDir} does not exist (give --data-dir)`);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
+      if (taskArg === CLOSED_LOOP_TASK) {
+        if (seeds.length !== 1) throw new Error(`${CLOSED_LOOP_TASK} takes one seed (--seed n)`);
+        if (opts.allStates) throw new Error(`--all-states applies to cancer_reward, not ${CLOSED_LOOP_TASK}`);
+        const progress = log ? phaseLogger(log) : undefined;
+        return benchClosedLoop({ ...opts, seed: seeds[0], dataDir, log, onProgress: progress && ((method) => progress(CLOSED_LOOP_TASK, method, seeds[0])) });
+      }
+      const closedLoopOnly = (['policies', 'levels', 'episodes', 'maxDays', 'plot'] as const).filter((k) => opts[k] !== undefined);
+      if (closedLoopOnly.length) throw new Error(`--${closedLoopOnly[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to ${CLOSED_LOOP_TASK} only`);
+      const tasks = parseTasks(taskArg);
+      if (tasks.some((t) => t !== 'semicircles') && !fs.existsSync(dataDir)) throw new Error(`data folder ${dataDir} does not exist (give --data-dir)`);
       const results: TaskResult[] = [];
       for (const task of tasks) {
         results.push(
           await runTask(task, opts.method, {
-            seeds: opts.seeds,
+            seeds,
             settings: opts.settings,
             select: opts.select,
             quick: opts.quick,
@@ -128,7 +150,7 @@ export function registerBench(program: Command): void {
       const report = benchReport(results, {
         tasks,
         methods: opts.method,
-        seeds: opts.seeds,
+        seeds,
         quick: !!opts.quick,
         fit: opts.fit ?? {},
         allStates: !!opts.allStates,

@@ -19,7 +19,7 @@ import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
 import { loadClot, mergeOptions, readModelDir, type ClotOptions, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
-import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, type CalibratedLevel } from './calibrate.js';
+import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithout, type CalibratedLevel } from './calibrate.js';
 import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
 
@@ -48,8 +48,13 @@ export interface CandidateResult {
   name: string;
   /** The settings fitted (candidate settings under the user's options). */
   options: ClotOptions;
-  /** Held-out score per level after calibration, and at the plain linear position. */
+  /**
+   * Held-out score per level: validation levels under the warp calibrated on the other levels
+   * (leave-one-level-out); left-out anchors at the plain linear position. Candidates rank by its mean.
+   */
   scores: number[];
+  /** Per level: at the position calibrated on that level itself (in-sample), and at the linear position. */
+  calibratedScores: number[];
   linearScores: number[];
   mean: number;
   fitSeconds: number;
@@ -136,13 +141,22 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
   try {
     const fitSeconds = (performance.now() - start) / 1000;
     const positions = calibratePositions(model, job.held, job.held.train);
-    model.setWarp(job.held.kind === 'validation' ? warpFromLevels(model.info.anchors, positions) : undefined);
-    const scores = positions.map((p) => p.score);
+    const anchors = model.info.anchors;
+    // Honest scores: each held-out level answered under the warp calibrated on the other levels
+    // (validation), or at the plain linear position (a left-out anchor's own position is what its
+    // calibration is for). In-sample calibrated scores would favour paths that bend to each level.
+    const scores = positions.map((p, i) => {
+      if (job.held.kind !== 'validation') return p.linearScore;
+      model.setWarp(positions.length > 1 ? warpWithout(anchors, positions, i) : undefined);
+      return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
+    });
+    model.setWarp(job.held.kind === 'validation' ? warpFromLevels(anchors, positions) : undefined);
     await model.save(job.staging);
     return {
       name: job.candidate.name,
       options: job.options,
       scores,
+      calibratedScores: positions.map((p) => p.score),
       linearScores: positions.map((p) => p.linearScore),
       mean: mean(scores),
       fitSeconds,
@@ -219,7 +233,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     const parallel = inWorkers ? (options.workers ?? os.availableParallelism()) : 1;
     const results = await runAll(jobs, parallel, async (job) => {
       const r = inWorkers ? await runInWorker(job, options.onProgress) : await runCandidate(job, options.onProgress);
-      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
+      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (calibrated on each level itself ${fmt(mean(r.calibratedScores))}, linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
       return r;
     });
     const best = results.reduce((b, r, i) => (r.mean < results[b].mean ? i : b), 0);

@@ -28,6 +28,9 @@ export type { ClotOptions, ClotPreset, TrajectoryModel, ModelInfo, ModelKind, Fi
 export { METHODS, BASELINES, fitModel, loadModel } from './methods/index.js';
 export type { FitModelOptions } from './methods/index.js';
 export { fitDirect, fitCfm, fitMfm } from './baselines/index.js';
+export { exportOnnx, writeOnnx, onnxMetadata, ONNX_OPSET, ONNX_IR_VERSION } from './export/index.js';
+export type { OnnxExport } from './export/index.js';
+export type { SamplingGraph } from './surrogate/index.js';
 export * as evaluation from './eval/index.js';
 /** The cancer-treatment simulator (SciPy-exact RK23 port) and the PPO actors of the closed-loop benchmark. */
 export * as sim from './sim/index.js';

@@ -10,6 +10,7 @@ import { checkRowCount, classIndexMap, columnBounds, knownClasses, unknownClassE
 import type { ProgressHook } from '../surrogate/progress.js';
 import { writeModelDir } from '../surrogate/persist.js';
 import { intervalOf } from '../surrogate/anchors.js';
+import { LINEAR_POSITION, type GraphCommon } from '../surrogate/graph.js';
 
 export { anchorTimes } from '../surrogate/anchors.js';
 
@@ -43,6 +44,12 @@ export function checkTrainingSet(train: Dataset): void {
     }
   });
   if (train.categorical && classIdsOf(train).length > MAX_CLASSES) throw new Error(`the training set holds more than ${MAX_CLASSES} classes`);
+}
+
+/** The parts of a baseline's sampling description every baseline shares: λ maps linearly into its interval. */
+export function graphCommon(info: ModelInfo, config: { yStd: Standardizer; xStd: Standardizer | null }): GraphCommon {
+  const affine = (st: Standardizer) => ({ mean: st.mean.slice(), scale: st.std.slice() });
+  return { info: structuredClone(info), position: LINEAR_POSITION, y: affine(config.yStd), x: config.xStd ? affine(config.xStd) : null };
 }
 
 /** Anchor time of a λ (piecewise linear through the anchors, so it honours either spacing). */

@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import { initEngine, Mlp, Rng, tf, type Activation, type NamedArray, type Scalar, type Tensor2D } from '../engine/index.js';
 import { checkLambda, checkRows, trajectoryBySampling, type ModelInfo, type TrajectoryModel } from '../surrogate/model.js';
 import type { StoredModel } from '../surrogate/persist.js';
+import { describeNet, type DirectGraph } from '../surrogate/graph.js';
 import type { CommonFitOptions } from '../surrogate/progress.js';
 import {
   anchorTimes,
@@ -18,6 +19,7 @@ import {
   conditionBlock,
   conditionSpec,
   conditionTensor,
+  graphCommon,
   hiddenLayers,
   positiveIntOption,
   positiveNumberOption,
@@ -77,6 +79,11 @@ class DirectModel extends SingleNetModel<DirectConfig> implements TrajectoryMode
 
   trajectory(rows: Float32Array, lambdas: number[]): Float32Array {
     return trajectoryBySampling(this, rows, lambdas);
+  }
+
+  /** What `sample` computes (see DirectGraph), as plain data. */
+  samplingGraph(): DirectGraph {
+    return { kind: 'direct', times: this.config.times.slice(), net: describeNet(this.net), ...graphCommon(this.info, this.config) };
   }
 
 }

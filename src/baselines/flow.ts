@@ -12,6 +12,7 @@ import { initEngine, Mlp, Rng, tf, type Activation, type Film, type NamedArray, 
 import type { Dataset } from '../data/dataset.js';
 import { checkLambda, checkRows, type ModelInfo, type ModelKind, type TrajectoryModel } from '../surrogate/model.js';
 import type { StoredModel } from '../surrogate/persist.js';
+import { describeNet, type FlowGraph } from '../surrogate/graph.js';
 import { intervalOf } from '../surrogate/anchors.js';
 import type { CommonFitOptions, ProgressHook } from '../surrogate/progress.js';
 import {
@@ -21,6 +22,7 @@ import {
   checkTrainingSet,
   conditionBlock,
   conditionSpec,
+  graphCommon,
   hiddenLayers,
   positiveIntOption,
   positiveNumberOption,
@@ -302,6 +304,23 @@ export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryM
     return out;
   }
 
+  /** RK4 steps on interval k. */
+  private stepsOn(k: number): number {
+    return Math.max(1, Math.ceil(this.config.stepsPerUnit * (this.config.times[k + 1] - this.config.times[k])));
+  }
+
+  /** What `sample` computes (see FlowGraph), as plain data. */
+  samplingGraph(): FlowGraph {
+    const K = this.info.anchors.length - 1;
+    return {
+      kind: 'flow',
+      times: this.config.times.slice(),
+      steps: Array.from({ length: K }, (_, k) => this.stepsOn(k)),
+      velocity: describeNet(this.net),
+      ...graphCommon(this.info, this.config),
+    };
+  }
+
   /** Standardised outputs of `rows` at each λ of a sorted list. */
   private integrate(rows: Float32Array, n: number, sorted: number[]): Float32Array[] {
     const { dim, cond, anchors } = this.info;
@@ -340,8 +359,7 @@ export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryM
         });
       let r = 0;
       for (let k = 0; k < K && r < sorted.length; k++) {
-        const dt = this.config.times[k + 1] - this.config.times[k];
-        const nSteps = Math.max(1, Math.ceil(this.config.stepsPerUnit * dt));
+        const nSteps = this.stepsOn(k);
         const h = 1 / nSteps;
         let done = 0; // full steps taken on this segment
         while (r < sorted.length) {

@@ -7,6 +7,7 @@ import { registerSample } from './sample.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { oneLine, printError } from './messages.js';
+import { registerExport } from './export.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -32,6 +33,7 @@ export function buildProgram(extra: CommandRegistrar[] = []): Command {
   registerSample(program);
   registerBench(program);
   registerEval(program);
+  registerExport(program);
   for (const register of extra) register(program);
   return program;
 }

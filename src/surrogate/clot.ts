@@ -1,5 +1,5 @@
 import { tf, Mlp, Rng, type ConditionSpec, type Film, type NamedArray, type Tensor2D, type Tensor3D } from '../engine/index.js';
-import { DensityPotential, Lagrangian, Metric, SplinePaths, splineBasisAt, symmetricEigen, type PathContext } from '../lagrangian/index.js';
+import { DensityPotential, Lagrangian, Metric, SplinePaths, splineBasisAt, splineNullSpace, symmetricEigen, type PathContext } from '../lagrangian/index.js';
 import { ResidualMap } from '../ot/map.js';
 import { splitColumns } from '../data/dataset.js';
 import { checkStandardizer, destandardize, standardize } from '../data/standardize.js';
@@ -7,7 +7,8 @@ import { checkLambda, checkRows, columnBounds, type ModelInfo, type TrajectoryMo
 import { writeModelDir, type StoredModel } from './persist.js';
 import { AnchorData, type ClotScaling } from './anchors.js';
 import { pathForm, resolveClotOptions, type ResolvedClotOptions } from './options.js';
-import { TimeWarp, type WarpKnots } from './warp.js';
+import { monotoneSlopes, TimeWarp, type WarpKnots } from './warp.js';
+import { describeNet, LINEAR_POSITION, type ClotGraph } from './graph.js';
 
 export { CLOT_PRESETS, CLOT_DEFAULTS, PRESET_SETTINGS } from './options.js';
 export type { ClotOptions, ClotPreset, ResolvedClotOptions } from './options.js';
@@ -265,6 +266,24 @@ export class ClotSurrogate implements TrajectoryModel {
     const start = tf.expandDims(z0, 1);
     const line = tf.add(start, tf.mul(sT, tf.sub(tf.expandDims(z1, 1), start)));
     return tf.add(line, bend) as Tensor3D;
+  }
+
+  /** What `sample` computes (see ClotGraph): the time warp, the chained maps and the spline path, as plain data. */
+  samplingGraph(): ClotGraph {
+    const nets = this.nets;
+    const nodes = nets.options.spline.nodes;
+    const warp = this.warpState;
+    const knots = warp.toJSON();
+    const affine = (st: { mean: number[]; std: number[] }) => ({ mean: st.mean.slice(), scale: st.std.slice() });
+    return {
+      kind: 'clot',
+      info: structuredClone(this.info),
+      position: warp.isLinear() ? LINEAR_POSITION : { kind: 'monotone-cubic', ...knots, slopes: monotoneSlopes(knots.lambdas, knots.progress) },
+      y: affine(this.scaling.y),
+      x: this.scaling.x ? affine(this.scaling.x) : null,
+      maps: nets.maps.map((m) => describeNet(m.net)),
+      spline: { net: describeNet(nets.spline), nodes, basis: splineNullSpace(nodes).map((b) => Array.from(b)) },
+    };
   }
 
   anchorRows(klass: number | null, n: number, seed: number): Float32Array {

@@ -6,3 +6,4 @@ export * from './options.js';
 export * from './warp.js';
 export { fitClot } from './fit.js';
 export * from './anchors.js';
+export * from './graph.js';

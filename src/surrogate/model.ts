@@ -1,3 +1,5 @@
+import type { SamplingGraph } from './graph.js';
+
 /**
  * The contract every trained surrogate honours — CLOT (src/surrogate) and the baselines
  * (src/baselines) alike — so that sampling, saving, benchmarks, the CLI and the server treat
@@ -49,6 +51,8 @@ export interface TrajectoryModel {
   potential?(points: Float32Array, cond: Float32Array): Float32Array;
   /** Learned metric at points [P, D] for one condition x: eigenvalues [P, D] and principal direction [P, D]. */
   metric?(points: Float32Array, cond: Float32Array): { eigenvalues: Float32Array; principal: Float32Array };
+  /** What `sample` computes, as plain data (networks, intervals, position map): what exporters build from. */
+  samplingGraph?(): SamplingGraph;
   dispose(): void;
 }
 

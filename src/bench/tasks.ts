@@ -18,8 +18,9 @@ import {
   SEMICIRCLE_HELD_OUT,
 } from '../eval/index.js';
 import { semicircleDataset, semicircleTruth, SEMICIRCLE_PER_CLASS } from './semicircles.js';
+import { ensureFamily, FAMILIES, FAMILY_NAMES, readCachedFamily, type FamilyName, type FamilySize } from '../families/index.js';
 
-export const TASK_NAMES = ['semicircles', 'dropout_2moons', 'cancer_reward'] as const;
+export const TASK_NAMES = ['semicircles', 'dropout_2moons', 'cancer_reward', ...FAMILY_NAMES] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** One score a task reports per held-out level (all lower-is-better). */
@@ -36,8 +37,9 @@ export interface MetricSpec {
  * so its α is larger for the same pull toward the data (measured on semicircles, seeds 1–2: α 0.15 gave W2² 0.027–0.039 at t = .25, .75; 0.05 left off-circle stragglers, 0.3 over-concentrated).
  */
 export interface ClotSettings {
-  alpha: number;
-  bandwidth: number;
+  /** Absent (as for generated families): the fit's defaults. */
+  alpha?: number;
+  bandwidth?: number;
   condBandwidth?: number;
   actionForm?: 'reference' | 'paper';
   splinePretrainSteps?: number;
@@ -76,6 +78,10 @@ export interface TaskOptions {
   dataDir: string;
   /** cancer_reward: score every test state (rows 1000..) instead of the first 200. */
   allStates?: boolean;
+  /** Generated families: 'full' (default) or 'small' (seconds; for tests). */
+  familySize?: FamilySize;
+  /** Generated families: the cache folder (default: families/defaultCacheDir()). */
+  cacheDir?: string;
 }
 
 export interface TaskSpec {
@@ -86,6 +92,8 @@ export interface TaskSpec {
   /** The paper's figure (mean over held-out levels) per metric key and CLOT preset. */
   paper: Record<string, Partial<Record<string, number>>>;
   prepare(seed: number, options: TaskOptions): PreparedTask;
+  /** Generated families: train the networks (or find them in the cache) before `prepare`. */
+  ensure?(seed: number, options: TaskOptions, log?: (line: string) => void): Promise<void>;
 }
 
 const W2_LABEL = 'W2²';
@@ -245,10 +253,65 @@ const cancerReward: TaskSpec = {
   },
 };
 
+/**
+ * A generated family (src/families) as a task: the seed makes the family (its own networks, cached)
+ * and seeds the fit; scored on the family's test levels (its validation levels are for the fit's
+ * model selection). No hand-set CLOT settings: families are fitted with the defaults, to see how
+ * they behave on data nobody tuned them for.
+ */
+function familyTask(name: FamilyName): TaskSpec {
+  const family = FAMILIES[name];
+  const g = family.generator;
+  const grouped = g.samplesPerCondition > 1;
+  return {
+    name,
+    title: `${name}: ${family.title}; generated, test levels`,
+    metrics: g.metrics,
+    clot: {},
+    paper: {},
+    async ensure(seed, options, log) {
+      await ensureFamily(family, { seed, size: options.familySize ?? 'full', dir: options.cacheDir, log });
+    },
+    prepare(seed, options) {
+      const size = options.familySize ?? 'full';
+      const cached = readCachedFamily(family, seed, size, options.cacheDir);
+      if (!cached) throw new Error(`${name}: family (${size}, seed ${seed}) is not generated yet; run its ensure() first`);
+      const ds = cached.dataset;
+      const train = anchorDataset(ds);
+      const levels = [...family.test].sort((a, b) => a - b);
+      const truth = levels.map((l) => rowsAt(ds, l));
+      const f = cached.sidecar.family;
+      return {
+        task: name,
+        seed,
+        train,
+        levels,
+        inputs: rowsAt(train, train.levels[0]),
+        truth,
+        score: (i, pred) => g.score(pred, truth[i]),
+        references: standardReferences(train, levels),
+        details: {
+          file: cached.files.npy,
+          size,
+          familySeed: seed,
+          anchors: family.anchors,
+          validation: family.validation,
+          rows: ds.data[0].length / rowWidth(ds),
+          ...(grouped ? { samplesPerCondition: g.samplesPerCondition } : {}),
+          backend: f.backend,
+          // What the surrogate saves: seconds each network took to train, per λ (machine shared).
+          trainSeconds: Object.fromEntries(ds.levels.map((l, i) => [String(l), f.trainSeconds[i]])),
+        },
+      };
+    },
+  };
+}
+
 export const TASKS: Record<TaskName, TaskSpec> = {
   semicircles,
   dropout_2moons: dropout2moons,
   cancer_reward: cancerReward,
+  ...(Object.fromEntries(FAMILY_NAMES.map((n) => [n, familyTask(n)])) as Record<FamilyName, TaskSpec>),
 };
 
 export function isTaskName(name: string): name is TaskName {

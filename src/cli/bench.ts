@@ -7,6 +7,12 @@ import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
+import { FAMILY_NAMES, FAMILY_SIZES, type FamilySize } from '../families/index.js';
+
+function parseFamilySize(value: string): FamilySize {
+  if (!(FAMILY_SIZES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${FAMILY_SIZES.join(' or ')}`);
+  return value as FamilySize;
+}
 
 /** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {
@@ -74,6 +80,8 @@ interface BenchCliOptions {
   allStates?: boolean;
   dataDir?: string;
   quiet?: boolean;
+  familySize?: FamilySize;
+  cacheDir?: string;
 }
 
 export function registerBench(program: Command): void {
@@ -89,11 +97,13 @@ export function registerBench(program: Command): void {
     .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', parseFitJson)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
+    .option('--family-size <size>', `generated families (${FAMILY_NAMES.join(', ')}): full, or small (seconds; for smoke runs)`, parseFamilySize, 'full')
+    .option('--cache-dir <dir>', 'generated families: where their trained outputs are cached (default: $HTI_CACHE_DIR/families or .cache/families)')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (taskArg: string, opts: BenchCliOptions) => {
       const tasks = parseTasks(taskArg);
       const dataDir = opts.dataDir ?? defaultDataDir();
-      if (tasks.some((t) => t !== 'semicircles') && !fs.existsSync(dataDir)) throw new Error(`data folder ${dataDir} does not exist (give --data-dir)`);
+      if (tasks.some((t) => t === 'dropout_2moons' || t === 'cancer_reward') && !fs.existsSync(dataDir)) throw new Error(`data folder ${dataDir} does not exist (give --data-dir)`);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`[bench] ${line}\n`);
       const results: TaskResult[] = [];
       for (const task of tasks) {
@@ -102,7 +112,7 @@ export function registerBench(program: Command): void {
             seeds: opts.seeds,
             quick: opts.quick,
             fit: opts.fit,
-            task: { dataDir, allStates: opts.allStates },
+            task: { dataDir, allStates: opts.allStates, familySize: opts.familySize, cacheDir: opts.cacheDir },
             log,
             onProgress: log ? phaseLogger(log) : undefined,
           }),
@@ -115,6 +125,7 @@ export function registerBench(program: Command): void {
         quick: !!opts.quick,
         fit: opts.fit ?? {},
         allStates: !!opts.allStates,
+        familySize: opts.familySize,
       });
       const json = JSON.stringify(report, null, 2) + '\n';
       if (opts.out) {

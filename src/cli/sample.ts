@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { readRowsFile, writeNpy } from '../data/index.js';
+import { encodeNpy, readRowsFile, writeFileAtomic } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
@@ -71,16 +71,7 @@ export function writeNpyAtomic(file: string, shape: number[], data: Float32Array
   const dir = path.dirname(full);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`cannot write '${file}': directory ${path.dirname(file)} does not exist`);
   if (fs.existsSync(full) && fs.statSync(full).isDirectory()) throw new Error(`cannot write '${file}': it is a directory`);
-  const tmp = path.join(dir, `.${path.basename(full)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  try {
-    writeNpy(tmp, { shape, data });
-    fs.renameSync(tmp, full);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`cannot write '${file}': permission denied`);
-    throw err;
-  }
+  writeFileAtomic(file, encodeNpy({ shape, data }));
 }
 
 function checkOut(out: string): void {

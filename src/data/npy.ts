@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import nodePath from 'node:path';
 
 export interface NpyArray {
   shape: number[];
@@ -156,4 +157,22 @@ function padHeader(dict: string, prefix: number): string {
 
 export function writeNpy(path: string, array: NpyArray): void {
   fs.writeFileSync(path, encodeNpy(array));
+}
+
+/**
+ * Write a file beside its final name, then rename: a reader never sees a half-written file, and an
+ * interrupted write leaves the old file (or none). The folder must exist.
+ */
+export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
+  const full = nodePath.resolve(file);
+  const tmp = nodePath.join(nodePath.dirname(full), `.${nodePath.basename(full)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, full);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new Error(`cannot write '${file}': permission denied`);
+    throw err;
+  }
 }

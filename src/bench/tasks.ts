@@ -281,6 +281,12 @@ function familyTask(name: FamilyName): TaskSpec {
       const levels = [...family.test].sort((a, b) => a - b);
       const truth = levels.map((l) => rowsAt(ds, l));
       const f = cached.sidecar.family;
+      const references = standardReferences(train, levels);
+      const floorLevels = cached.sidecar.floor?.levels ?? [];
+      if (cached.floor && levels.every((l) => floorLevels.includes(l))) {
+        const floor = levels.map((l) => cached.floor![floorLevels.indexOf(l)]);
+        references.push(reference('retrained-other-seed', 'retrained, another seed', floor, 'the network retrained at λ from another initialisation: the noise floor'));
+      }
       return {
         task: name,
         seed,
@@ -289,7 +295,7 @@ function familyTask(name: FamilyName): TaskSpec {
         inputs: rowsAt(train, train.levels[0]),
         truth,
         score: (i, pred) => g.score(pred, truth[i]),
-        references: standardReferences(train, levels),
+        references,
         details: {
           file: cached.files.npy,
           size,

@@ -7,12 +7,8 @@ import { runTask, type TaskResult } from '../bench/run.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
-import { FAMILY_NAMES, FAMILY_SIZES, type FamilySize } from '../families/index.js';
-
-function parseFamilySize(value: string): FamilySize {
-  if (!(FAMILY_SIZES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${FAMILY_SIZES.join(' or ')}`);
-  return value as FamilySize;
-}
+import { FAMILY_NAMES, type FamilySize } from '../families/index.js';
+import { parseFamilySize } from './family.js';
 
 /** The benchmark data shipped with hti (`<package>/data`). */
 export function defaultDataDir(): string {

@@ -38,14 +38,14 @@ export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
   lines.push(`sidecar     ${sidecar ?? '(none)'}`);
   const condText = s.categorical ? `${s.cond} (categorical, ${s.classes} classes)` : String(s.cond);
   lines.push(`D (outputs) ${s.dim}   C (conditions) ${condText}`);
-  const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null].filter(Boolean);
+  const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null, s.test ? `${s.test.length} test` : null].filter(Boolean);
   lines.push(`levels      ${s.levels.length} (${roles.join(', ')})`);
   lines.push('');
   const header = ['level', 'λ', 'role', 'rows', ...(s.categorical ? Array.from({ length: s.classes }, (_, c) => `class ${c}`) : [])];
   const rows = s.levels.map((l, t) => [
     String(t),
     fmt(l.lambda),
-    l.anchor ? 'anchor' : l.validation ? 'validation' : '-',
+    l.anchor ? 'anchor' : l.validation ? 'validation' : l.test ? 'test' : '-',
     String(l.rows),
     ...(l.classCounts ?? []).map(String),
   ]);

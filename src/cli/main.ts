@@ -6,6 +6,7 @@ import { registerFit } from './fit.js';
 import { registerSample } from './sample.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
+import { registerFamily } from './family.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -30,6 +31,7 @@ export function buildProgram(extra: CommandRegistrar[] = []): Command {
   registerSample(program);
   registerBench(program);
   registerEval(program);
+  registerFamily(program);
   for (const register of extra) register(program);
   return program;
 }

@@ -7,3 +7,4 @@ export * from './smoothing.js';
 export * from './progress.js';
 export * from './registry.js';
 export * from './cache.js';
+export * from './report.js';

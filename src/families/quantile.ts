@@ -5,9 +5,9 @@
  * networks' forecasts on the same query windows (one row per window: D = 3 forecasts, C = 12 history
  * values), so rows correspond across levels.
  */
-import { initEngine, Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
+import { Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import { mse } from '../eval/scores.js';
-import { levelSeed, type FamilyGenerator, type FamilySize, type FamilySpec, type LevelOutput } from './family.js';
+import type { FamilyGenerator, FamilySize, FamilySpec, LevelOutput } from './family.js';
 import { forecastWindows, generateSeries, type Windows } from './series.js';
 import { predict, trainNetwork } from './train.js';
 
@@ -118,8 +118,8 @@ export function quantileProblem(seed: number, size: FamilySize): QuantileProblem
   };
 }
 
-/** Train the τ forecaster of a problem and return its rows (forecasts | history) on the query windows. */
-export function trainForecaster(problem: QuantileProblem, tau: number, seed: number): LevelOutput {
+/** Train the τ forecaster of a problem from `initSeed`; its rows (forecasts | history) on the query windows. */
+export function trainForecaster(problem: QuantileProblem, tau: number, initSeed: number): LevelOutput {
   const s = problem.settings;
   const trained = trainNetwork({
     inputs: problem.trainFeatures,
@@ -131,7 +131,7 @@ export function trainForecaster(problem: QuantileProblem, tau: number, seed: num
     steps: s.steps,
     batch: s.batch,
     lr: s.lr,
-    seed: levelSeed(seed, tau),
+    seed: initSeed,
     loss: (out, target) => pinballLoss(out, target, tau),
   });
   try {
@@ -150,7 +150,7 @@ export function trainForecaster(problem: QuantileProblem, tau: number, seed: num
   }
 }
 
-export const quantileGenerator: FamilyGenerator = {
+export const quantileGenerator: FamilyGenerator<QuantileProblem> = {
   id: 'quantile-forecasters',
   version: 1,
   hyperparameter: 'τ (quantile level of the pinball loss)',
@@ -163,15 +163,8 @@ export const quantileGenerator: FamilyGenerator = {
     'AR(1) disturbance with heteroscedastic, volatility-clustered, right-skewed log-normal innovations and rare Pareto spikes), ' +
     'one network per quantile level τ trained with the pinball loss from its own initialisation; rows: forecasts (3) | history (12) on the same query windows at every level',
   settings: (size) => ({ ...SETTINGS[size], history: HISTORY, horizon: HORIZON, optimiser: 'Adam, global-norm clip 1, lr constant then linear decay to 10%' }),
-  async generate(seed, size, onLevel) {
-    await initEngine({ quiet: true });
-    const problem = quantileProblem(seed, size);
-    return QUANTILE_LEVELS.map((tau, i) => {
-      const out = trainForecaster(problem, tau, seed);
-      onLevel?.(tau, i, out);
-      return out;
-    });
-  },
+  setup: quantileProblem,
+  trainLevel: trainForecaster,
   metrics: [{ key: 'mse', label: 'row MSE', description: 'mean over query windows and the 3 forecast steps of the squared error against the network trained at τ' }],
   score: (pred, truth) => ({ mse: mse(pred, truth, HORIZON, HISTORY) }),
 };

@@ -4,9 +4,9 @@
  * unsmoothed network overfits (saturated probabilities). The family's rows are the predicted class
  * probabilities (D = 3) on fixed query inputs (C = 2, the input itself); rows correspond.
  */
-import { initEngine, Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
+import { Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import { mse } from '../eval/scores.js';
-import { levelSeed, type FamilyGenerator, type FamilySize, type FamilySpec, type LevelOutput } from './family.js';
+import type { FamilyGenerator, FamilySize, FamilySpec, LevelOutput } from './family.js';
 import { predict, trainNetwork } from './train.js';
 
 export const SMOOTHING_LEVELS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5];
@@ -25,7 +25,7 @@ interface SmoothingSettings {
 
 const SETTINGS: Record<FamilySize, SmoothingSettings> = {
   small: { trainPoints: 120, queryPoints: 64, labelNoise: 0.08, hidden: [32, 32], steps: 300, lr: 1e-2 },
-  full: { trainPoints: 300, queryPoints: 400, labelNoise: 0.08, hidden: [64, 64], steps: 1500, lr: 5e-3 },
+  full: { trainPoints: 300, queryPoints: 400, labelNoise: 0.08, hidden: [64, 64], steps: 1000, lr: 8e-3 },
 };
 
 /** Class centres and spreads: overlapping clusters, one wider than the others. */
@@ -76,7 +76,8 @@ export function smoothedCrossEntropy(logits: Tensor2D, onehot: Tensor2D, epsilon
   return tf.neg(tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1))) as Scalar;
 }
 
-export function trainClassifier(problem: SmoothingProblem, epsilon: number, seed: number): LevelOutput {
+/** Train the classifier of smoothing level ε from `initSeed`; its rows (probabilities | input) on the query points. */
+export function trainClassifier(problem: SmoothingProblem, epsilon: number, initSeed: number): LevelOutput {
   const s = problem.settings;
   const trained = trainNetwork({
     inputs: problem.inputs,
@@ -88,7 +89,7 @@ export function trainClassifier(problem: SmoothingProblem, epsilon: number, seed
     steps: s.steps,
     batch: s.trainPoints,
     lr: s.lr,
-    seed: levelSeed(seed, epsilon),
+    seed: initSeed,
     loss: (logits, onehot) => smoothedCrossEntropy(logits, onehot, epsilon),
   });
   try {
@@ -106,7 +107,7 @@ export function trainClassifier(problem: SmoothingProblem, epsilon: number, seed
   }
 }
 
-export const smoothingGenerator: FamilyGenerator = {
+export const smoothingGenerator: FamilyGenerator<SmoothingProblem> = {
   id: 'label-smoothing-classifier',
   version: 1,
   hyperparameter: 'ε (label smoothing)',
@@ -118,15 +119,8 @@ export const smoothingGenerator: FamilyGenerator = {
     'MLP classifiers of 3 overlapping Gaussian classes in the plane (8% label noise, few training points, trained full-batch long enough to overfit), ' +
     'one network per label-smoothing level ε from its own initialisation; rows: predicted class probabilities (3) | input (2) on the same query points at every level',
   settings: (size) => ({ ...SETTINGS[size], classes: CLASSES, optimiser: 'Adam full batch, global-norm clip 1, lr constant then linear decay to 10%' }),
-  async generate(seed, size, onLevel) {
-    await initEngine({ quiet: true });
-    const problem = smoothingProblem(seed, size);
-    return SMOOTHING_LEVELS.map((eps, i) => {
-      const out = trainClassifier(problem, eps, seed);
-      onLevel?.(eps, i, out);
-      return out;
-    });
-  },
+  setup: smoothingProblem,
+  trainLevel: trainClassifier,
   metrics: [{ key: 'mse', label: 'row MSE', description: 'mean over query points and classes of the squared error of the predicted probabilities against the network trained at ε' }],
   score: (pred, truth) => ({ mse: mse(pred, truth, CLASSES, INPUT_DIM) }),
 };

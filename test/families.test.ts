@@ -23,12 +23,15 @@ import {
   skewedInnovation,
   smoothedCrossEntropy,
   smoothingFamily,
-  smoothingProblem,
+  classifierProblem,
+  focalLoss,
+  focalFamily,
   trainClassifier,
   DEFAULT_SERIES_SHAPE,
   FAMILY_NAMES,
 } from '../src/families/index.js';
-import { runTask } from '../src/bench/run.js';
+import { QUICK_CLOT, runTask } from '../src/bench/run.js';
+import { runQuantileExample } from '../src/bench/quantile-example.js';
 import { buildTaskTable, formatTaskTable } from '../src/bench/table.js';
 import { TASK_NAMES } from '../src/bench/tasks.js';
 
@@ -77,6 +80,19 @@ describe('training losses', () => {
     const expected = -target.reduce((s, t, k) => s + t * (logits[k] - lse), 0);
     const got = tf.tidy(() => smoothedCrossEntropy(tf.tensor2d([logits]) as Tensor2D, tf.tensor2d([[0, 1, 0]]) as Tensor2D, eps).dataSync()[0]);
     expect(got).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('focal loss', () => {
+  it('is −(1 − p_y)^γ log p_y, and cross-entropy at γ = 0', async () => {
+    await initEngine({ quiet: true });
+    const logits = [1, 0.2, -0.5];
+    const lse = Math.log(logits.reduce((s, z) => s + Math.exp(z), 0));
+    const py = Math.exp(logits[0] - lse);
+    for (const gamma of [0, 0.5, 2]) {
+      const got = tf.tidy(() => focalLoss(tf.tensor2d([logits]) as Tensor2D, tf.tensor2d([[1, 0, 0]]) as Tensor2D, gamma).dataSync()[0]);
+      expect(got).toBeCloseTo(-((1 - py) ** gamma) * Math.log(py), 5);
+    }
   });
 });
 
@@ -156,13 +172,13 @@ describe('generated families (small)', () => {
     expect(report.progress!.mseLinear / report.progress!.mseBest).toBeGreaterThan(2.5);
   });
 
-  it('smoothing: probabilities on fixed inputs, one network per ε, reproducible per network', async () => {
+  it('classifiers: probabilities on fixed inputs, one network per level, reproducible per network', async () => {
     await initEngine({ quiet: true });
-    const problem = smoothingProblem(1, 'small');
-    const a = trainClassifier(problem, 0.1, 7);
-    const b = trainClassifier(problem, 0.1, 7);
+    const problem = classifierProblem(1, 'small');
+    const a = trainClassifier(problem, focalLoss, 2, 7);
+    const b = trainClassifier(problem, focalLoss, 2, 7);
     expect(Buffer.from(a.rows.buffer).equals(Buffer.from(b.rows.buffer))).toBe(true);
-    expect(trainClassifier(problem, 0.1, 8).rows).not.toEqual(a.rows);
+    expect(trainClassifier(problem, focalLoss, 2, 8).rows).not.toEqual(a.rows);
     const n = a.rows.length / 5;
     expect(n).toBe(64);
     for (let r = 0; r < n; r++) {
@@ -191,8 +207,29 @@ describe('generated families (small)', () => {
   it('every family is a bench task', () => {
     for (const name of FAMILY_NAMES) expect(TASK_NAMES).toContain(name);
     expect(smoothingFamily.generator.levels).toContain(0);
+    expect(focalFamily.anchors).toEqual([0, 5]);
     expect(familyFiles('smoothing', 'full', 3, '/x').npy).toBe('/x/smoothing-full-seed3.npy');
     expect(() => familyFiles('smoothing', 'full', -1)).toThrow(/non-negative integer/);
+  });
+});
+
+describe('the quantile example', () => {
+  it('trains the anchors, fits, answers at five τ, retrains there and compares; writes the picture', async () => {
+    const out = path.join(tmp, 'example.png');
+    const tiny = { ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] };
+    const r = await runQuantileExample({ size: 'small', out, fit: tiny });
+    expect(r.levels.map((l) => l.tau)).toEqual([0.05, 0.25, 0.75, 0.9, 0.95]);
+    for (const l of r.levels) {
+      expect(l.retrainSeconds).toBeGreaterThan(0);
+      expect(l.surrogate).toBeGreaterThanOrEqual(0);
+      // The retrained networks' forecasts cover the actual series at roughly their τ.
+      expect(Math.abs(l.coverageRetrained - l.tau)).toBeLessThan(0.2);
+    }
+    expect(r.text).toMatch(/τ\s+hti MSE\s+copy τ=0\.01\s+linear interp\.\s+coverage retrained\s+coverage hti\s+retrain s\s+hti query ms/);
+    expect(r.text).toMatch(/Training time: retraining at these 5 τ took \d+\.\d s/);
+    expect(r.text).toMatch(/Query latency: \d+\.\d ms for 48 windows/);
+    expect(fs.readFileSync(out).subarray(1, 4).toString()).toBe('PNG');
+    await expect(runQuantileExample({ size: 'small', levels: [0.5], out })).rejects.toThrow(/τ = 0\.5 is an anchor/);
   });
 });
 
@@ -216,7 +253,7 @@ describe('hti family (built CLI)', () => {
   it('rejects an unknown family or size with one clear line', () => {
     const r = hti('family', 'gan');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^hti: unknown family 'gan'; families: quantile, quantile3, smoothing/);
+    expect(r.stderr).toMatch(/^hti: unknown family 'gan'; families: quantile, quantile3, smoothing, focal/);
     expect(hti('family', 'quantile', '--size', 'huge').stderr).toContain('expected small or full');
   });
 });

@@ -162,10 +162,12 @@ export function networkTrainingLine(t: TaskTable): string | null {
   const all = Object.values(secs);
   const total = all.reduce((a, b) => a + b, 0);
   const perNet = total / all.length;
+  const cpu = Object.values((t.details.trainCpuSeconds as Record<string, number> | undefined) ?? {});
+  const cpuText = cpu.length ? ` (${(cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(1)} s CPU)` : '';
   const at = t.levels.map((l) => `λ=${l} ${secs[String(l)]?.toFixed(1) ?? '?'}`).join(' · ');
   const fit = t.rows.find((r) => r.kind === 'method')?.fitSeconds;
   const fitText = fit !== undefined ? `; a fit of ${fit.toFixed(1)} s costs ${(fit / perNet).toFixed(1)} networks` : '';
-  return `network training s (what the surrogate saves): ${at}; ${all.length} networks ${total.toFixed(0)} s, ${perNet.toFixed(1)} s each${fitText}`;
+  return `network training s (what the surrogate saves): ${at}; ${all.length} networks ${total.toFixed(0)} s, ${perNet.toFixed(1)} s each${cpuText}${fitText}`;
 }
 
 /** The text tables of one task: one table per metric. */

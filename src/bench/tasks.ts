@@ -307,6 +307,7 @@ function familyTask(name: FamilyName): TaskSpec {
           backend: f.backend,
           // What the surrogate saves: seconds each network took to train, per λ (machine shared).
           trainSeconds: Object.fromEntries(ds.levels.map((l, i) => [String(l), f.trainSeconds[i]])),
+          trainCpuSeconds: Object.fromEntries(ds.levels.map((l, i) => [String(l), f.trainCpuSeconds[i]])),
         },
       };
     },

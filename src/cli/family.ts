@@ -32,7 +32,7 @@ export function formatFamilyReport(r: FamilyReport): string {
   const out: string[] = [];
   out.push(`${r.name} (${r.size}, seed ${r.seed}): ${r.file} (+ .json sidecar)`);
   out.push(r.description);
-  out.push(`D ${r.dim}, C ${r.cond}, ${r.rowsPerLevel} rows per level${r.samplesPerCondition > 1 ? ` (${r.samplesPerCondition} samples per condition)` : ''}; trained on the ${r.backend} backend in ${r.trainSecondsTotal.toFixed(0)} s`);
+  out.push(`D ${r.dim}, C ${r.cond}, ${r.rowsPerLevel} rows per level${r.samplesPerCondition > 1 ? ` (${r.samplesPerCondition} samples per condition)` : ''}; trained on the ${r.backend} backend in ${r.trainSecondsTotal.toFixed(0)} s (${r.trainCpuSecondsTotal.toFixed(0)} s CPU)`);
   out.push(`split: ${r.split}`);
   out.push('');
   const refs = REF_COLUMNS.filter(([key]) => r.levels.some((l) => l.references[key] !== undefined));
@@ -41,6 +41,7 @@ export function formatFamilyReport(r: FamilyReport): string {
     'λ',
     'role',
     'train s',
+    'CPU s',
     ...refs.map(([, label]) => `${label} ${r.metric}`),
     'floor',
     ...(withProgress ? ['linear s', 'best ρ', 'best-mix MSE', 'linear MSE'] : []),
@@ -49,6 +50,7 @@ export function formatFamilyReport(r: FamilyReport): string {
     String(l.lambda),
     l.role,
     l.trainSeconds.toFixed(1),
+    l.trainCpuSeconds.toFixed(1),
     ...refs.map(([key]) => (l.references[key] !== undefined ? fmtNumber(l.references[key]) : '')),
     l.floor !== undefined ? fmtNumber(l.floor) : '',
     ...(withProgress

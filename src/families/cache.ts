@@ -1,7 +1,7 @@
 /**
  * Generated families live in a cache folder (never committed): `<dir>/<family>-<size>-seed<seed>.npy`
  * and its `.json` sidecar. A cached family is reused while its sidecar names the current generator
- * version and tfjs backend; otherwise it is trained again. Files are written atomically, so a
+ * version, settings and tfjs backend; otherwise it is trained again. Files are written atomically, so a
  * concurrent reader sees the old pair or the new one. Families sharing a generator (quantile and
  * quantile3) are written together from one training run.
  */
@@ -39,7 +39,7 @@ export interface CachedFamily {
   floor: Float32Array[] | null;
 }
 
-/** The sidecar of a cached family if it is current (same generator version and backend), else null. */
+/** The sidecar of a cached family if it is current (same generator version, settings and backend), else null. */
 function currentSidecar(spec: FamilySpec, files: FamilyFiles, backend: string): FamilySidecar | null {
   if (!fs.existsSync(files.npy) || !fs.existsSync(files.json)) return null;
   let side: FamilySidecar;
@@ -50,6 +50,7 @@ function currentSidecar(spec: FamilySpec, files: FamilyFiles, backend: string): 
   }
   const f = side.family;
   if (!f || f.generator !== spec.generator.id || f.version !== spec.generator.version || f.backend !== backend) return null;
+  if (JSON.stringify(f.settings) !== JSON.stringify(spec.generator.settings(f.size))) return null;
   if (side.floor && !fs.existsSync(files.floor)) return null;
   return side;
 }

@@ -28,6 +28,8 @@ export interface LevelOutput {
   rows: Float32Array;
   /** Wall-clock seconds the network took to train. */
   seconds: number;
+  /** CPU seconds it took (robust to a shared machine). */
+  cpuSeconds: number;
   /** Its final (smoothed) training loss. */
   loss: number;
 }
@@ -100,8 +102,10 @@ export interface FamilySidecar {
     split: string;
     samplesPerCondition: number;
     settings: Record<string, unknown>;
-    /** Seconds each level's network took to train, in level order. */
+    /** Wall-clock seconds each level's network took to train, in level order. */
     trainSeconds: number[];
+    /** CPU seconds of the same (wall-clock inflates when the machine is shared; these do not). */
+    trainCpuSeconds: number[];
     /** Final training loss of each level's network. */
     trainLoss: number[];
   };
@@ -180,6 +184,7 @@ export function familySidecar(spec: FamilySpec, ds: Dataset, generated: Generate
       samplesPerCondition: g.samplesPerCondition,
       settings: g.settings(size),
       trainSeconds: outputs.map((o) => roundSeconds(o.seconds)),
+      trainCpuSeconds: outputs.map((o) => roundSeconds(o.cpuSeconds)),
       trainLoss: outputs.map((o) => Number(o.loss.toPrecision(6))),
     },
     references: { metrics: g.metrics, ...referenceScores(spec, ds) },

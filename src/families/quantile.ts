@@ -28,7 +28,7 @@ interface QuantileSettings {
 
 const SETTINGS: Record<FamilySize, QuantileSettings> = {
   small: { trainWindows: 1500, queryWindows: 48, hidden: [32, 32], steps: 250, batch: 128, lr: 5e-3 },
-  full: { trainWindows: 5000, queryWindows: 400, hidden: [64, 64], steps: 1200, batch: 256, lr: 3e-3 },
+  full: { trainWindows: 5000, queryWindows: 400, hidden: [64, 64], steps: 600, batch: 512, lr: 4e-3 },
 };
 
 /** Pinball (quantile) loss at level τ, mean over rows and horizons. */
@@ -144,7 +144,7 @@ export function trainForecaster(problem: QuantileProblem, tau: number, initSeed:
       for (let j = 0; j < HORIZON; j++) rows[i * width + j] = last + problem.scaling.step * rel[i * HORIZON + j];
       rows.set(q.history.subarray(i * HISTORY, (i + 1) * HISTORY), i * width + HORIZON);
     }
-    return { rows, seconds: trained.seconds, loss: trained.loss };
+    return { rows, seconds: trained.seconds, cpuSeconds: trained.cpuSeconds, loss: trained.loss };
   } finally {
     trained.net.params.dispose();
   }
@@ -152,7 +152,7 @@ export function trainForecaster(problem: QuantileProblem, tau: number, initSeed:
 
 export const quantileGenerator: FamilyGenerator<QuantileProblem> = {
   id: 'quantile-forecasters',
-  version: 1,
+  version: 2,
   hyperparameter: 'τ (quantile level of the pinball loss)',
   levels: QUANTILE_LEVELS,
   dim: HORIZON,

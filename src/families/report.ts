@@ -10,6 +10,7 @@ export interface FamilyLevelReport {
   lambda: number;
   role: 'anchor' | 'validation' | 'test' | '-';
   trainSeconds: number;
+  trainCpuSeconds: number;
   /** Reference name → score of the family's first metric (held-out levels only). */
   references: Record<string, number>;
   /** The noise floor's score (test levels with a retrained network only). */
@@ -33,6 +34,7 @@ export interface FamilyReport {
   split: string;
   levels: FamilyLevelReport[];
   trainSecondsTotal: number;
+  trainCpuSecondsTotal: number;
   /** Means over the interior levels of the best mix's and linear interpolation's MSE (rows correspond only). */
   progress?: { from: number; to: number; mseBest: number; mseLinear: number };
 }
@@ -55,6 +57,7 @@ export function familyReport(family: CachedFamily): FamilyReport {
       lambda,
       role: role(lambda),
       trainSeconds: f.trainSeconds[t],
+      trainCpuSeconds: f.trainCpuSeconds[t],
       references,
       ...(fl >= 0 ? { floor: side.floor!.scores[metric][fl] } : {}),
       ...(p ? { progress: p } : {}),
@@ -75,6 +78,7 @@ export function familyReport(family: CachedFamily): FamilyReport {
     split: f.split,
     levels,
     trainSecondsTotal: f.trainSeconds.reduce((a, b) => a + b, 0),
+    trainCpuSecondsTotal: f.trainCpuSeconds.reduce((a, b) => a + b, 0),
     ...(progress.length ? { progress: { from: lo, to: hi, ...progressSummary(progress) } } : {}),
   };
 }

@@ -23,6 +23,8 @@ export interface NetworkTraining {
   lr: number;
   /** Seeds the initial weights and the batches: each level of a family has its own. */
   seed: number;
+  /** The rows of each step's batch (default: a seeded draw with replacement); `batch` rows each. */
+  order?: () => Int32Array;
   /** Loss of a batch: network output [B, outDim] against targets [B, targetDim]. */
   loss: (output: Tensor2D, targets: Tensor2D) => Scalar;
 }
@@ -31,6 +33,8 @@ export interface TrainedNetwork {
   net: Mlp;
   /** Wall-clock seconds of the training loop (initialisation included). */
   seconds: number;
+  /** CPU seconds of this process meanwhile (on a shared machine, wall-clock seconds inflate; these do not). */
+  cpuSeconds: number;
   /** Smoothed loss at the end. */
   loss: number;
 }
@@ -41,10 +45,11 @@ export function trainNetwork(o: NetworkTraining): TrainedNetwork {
     throw new Error(`trainNetwork: ${o.inputs.length} inputs of width ${o.inDim} and ${o.targets.length} targets of width ${o.targetDim} do not make whole, matching rows`);
   }
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const rng = new Rng(o.seed);
   const net = new Mlp({ inDim: o.inDim, hidden: o.hidden, outDim: o.outDim, activation: o.activation ?? 'relu', condition: { kind: 'none' } }, rng.fork('init'));
   const batches = rng.fork('batches');
-  const fullBatch = o.batch >= n;
+  const fullBatch = !o.order && o.batch >= n;
   const allInputs = fullBatch ? tf.keep(tf.tensor2d(o.inputs, [n, o.inDim])) : null;
   const allTargets = fullBatch ? tf.keep(tf.tensor2d(o.targets, [n, o.targetDim])) : null;
   try {
@@ -56,13 +61,14 @@ export function trainNetwork(o: NetworkTraining): TrainedNetwork {
       started,
       loss: () => {
         if (allInputs && allTargets) return o.loss(net.apply(allInputs, null) as Tensor2D, allTargets);
-        const idx = batchIndices(batches, n, o.batch);
+        const idx = o.order ? o.order() : batchIndices(batches, n, o.batch);
         const x = tf.tensor2d(pickRows(o.inputs, o.inDim, idx), [o.batch, o.inDim]);
         const y = tf.tensor2d(pickRows(o.targets, o.targetDim, idx), [o.batch, o.targetDim]);
         return o.loss(net.apply(x, null) as Tensor2D, y);
       },
     });
-    return { net, seconds: (performance.now() - started) / 1000, loss };
+    const used = process.cpuUsage(cpu);
+    return { net, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, loss };
   } finally {
     allInputs?.dispose();
     allTargets?.dispose();

@@ -225,7 +225,7 @@ describe('the quantile example', () => {
       // The retrained networks' forecasts cover the actual series at roughly their τ.
       expect(Math.abs(l.coverageRetrained - l.tau)).toBeLessThan(0.2);
     }
-    expect(r.text).toMatch(/τ\s+hti MSE\s+copy τ=0\.01\s+linear interp\.\s+coverage retrained\s+coverage hti\s+retrain s\s+hti query ms/);
+    expect(r.text).toMatch(/τ\s+hti MSE\s+copy τ=0\.01\s+linear interp\.\s+coverage retrained\s+coverage hti\s+retrain s\s+CPU s\s+hti query ms/);
     expect(r.text).toMatch(/Training time: retraining at these 5 τ took \d+\.\d s/);
     expect(r.text).toMatch(/Query latency: \d+\.\d ms for 48 windows/);
     expect(fs.readFileSync(out).subarray(1, 4).toString()).toBe('PNG');

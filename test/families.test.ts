@@ -24,6 +24,9 @@ import {
   smoothedCrossEntropy,
   smoothingFamily,
   classifierProblem,
+  policyProblem,
+  reward,
+  trainPolicy,
   focalLoss,
   focalFamily,
   trainClassifier,
@@ -176,7 +179,9 @@ describe('generated families (small)', () => {
     await initEngine({ quiet: true });
     const problem = classifierProblem(1, 'small');
     const a = trainClassifier(problem, focalLoss, 2, 7);
+    await new Promise((resolve) => setImmediate(resolve));
     const b = trainClassifier(problem, focalLoss, 2, 7);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(Buffer.from(a.rows.buffer).equals(Buffer.from(b.rows.buffer))).toBe(true);
     expect(trainClassifier(problem, focalLoss, 2, 8).rows).not.toEqual(a.rows);
     const n = a.rows.length / 5;
@@ -186,6 +191,35 @@ describe('generated families (small)', () => {
       expect(p[0] + p[1] + p[2]).toBeCloseTo(1, 5);
       expect(Array.from(a.rows.subarray(r * 5 + 3, r * 5 + 5))).toEqual(Array.from(problem.query.subarray(r * 2, r * 2 + 2)));
     }
+  });
+
+  it('policy: 10 actions per fixed state, reproducible per network; a larger entropy weight spreads them wider', async () => {
+    await initEngine({ quiet: true });
+    const problem = policyProblem(2, 'small');
+    // Yield between networks: a long synchronous stretch starves the test runner's messages.
+    const breathe = () => new Promise((resolve) => setImmediate(resolve));
+    const narrow = trainPolicy(problem, 0.02, 5);
+    await breathe();
+    expect(Buffer.from(trainPolicy(problem, 0.02, 5).rows.buffer).equals(Buffer.from(narrow.rows.buffer))).toBe(true);
+    await breathe();
+    const wide = trainPolicy(problem, 1.5, 5);
+    const spread = (rows: Float32Array) => {
+      let sq = 0;
+      for (let g = 0; g < 20; g++) {
+        for (let j = 0; j < 2; j++) {
+          let m = 0;
+          for (let k = 0; k < 10; k++) m += rows[(g * 10 + k) * 5 + j] / 10;
+          for (let k = 0; k < 10; k++) sq += (rows[(g * 10 + k) * 5 + j] - m) ** 2;
+        }
+      }
+      return sq / 400;
+    };
+    expect(narrow.rows.length).toBe(20 * 10 * 5);
+    for (let g = 0; g < 20; g++) for (let k = 0; k < 10; k++) expect(Array.from(narrow.rows.subarray((g * 10 + k) * 5 + 2, (g * 10 + k) * 5 + 5))).toEqual(Array.from(problem.query.subarray(g * 3, g * 3 + 3)));
+    expect(spread(wide.rows)).toBeGreaterThan(4 * spread(narrow.rows));
+    // The narrow policy sits near an optimum: its mean reward beats the wide one's.
+    const meanReward = (rows: Float32Array) => Array.from({ length: 200 }, (_, i) => reward(rows.subarray(i * 5 + 2, i * 5 + 5), rows.subarray(i * 5, i * 5 + 2))).reduce((a, b) => a + b, 0) / 200;
+    expect(meanReward(narrow.rows)).toBeGreaterThan(meanReward(wide.rows));
   });
 
   it('hti bench scores a family on its test levels beside the references, the noise floor and the seconds per network', async () => {
@@ -243,7 +277,7 @@ describe('hti family (built CLI)', () => {
     const r = hti('family', 'quantile', '--size', 'small', '--cache-dir', cacheA);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('quantile-small-seed0.npy');
-    expect(r.stdout).toMatch(/0\.5\s+test\s+\d+\.\d\s+\S+\s+\S+\s+\S+\s+\S+\s+0\.500\s+0\.\d{3}/);
+    expect(r.stdout).toMatch(/0\.5\s+test\s+\d+\.\d\s+\d+\.\d\s+\S+\s+\S+\s+\S+\s+\S+\s+0\.500\s+0\.\d{3}/);
     expect(r.stdout).toMatch(/best affine mix .* linear interpolation .*×\)/);
     const json = JSON.parse(hti('family', 'quantile', '--size', 'small', '--cache-dir', cacheA, '--json', '--quiet').stdout);
     expect(json.levels).toHaveLength(9);

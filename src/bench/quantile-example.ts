@@ -161,12 +161,16 @@ export async function runQuantileExample(options: QuantileExampleOptions = {}): 
   if (path.extname(out).toLowerCase() !== '.png') throw new Error(`the picture must be a .png file, got ${out}`);
   await initEngine({ quiet: true });
   const problem = quantileProblem(seed, size);
-  const train = (tau: number): LevelOutput => trainForecaster(problem, tau, levelSeed(seed, tau));
+  const train = async (tau: number): Promise<LevelOutput> => {
+    // Let the event loop breathe between networks (progress lines, a caller's timers).
+    await new Promise((resolve) => setImmediate(resolve));
+    return trainForecaster(problem, tau, levelSeed(seed, tau));
+  };
 
   // 1. The user's networks: the anchors only.
   const anchorOut = new Map<number, LevelOutput>();
   for (const tau of anchors) {
-    const o = train(tau);
+    const o = await train(tau);
     anchorOut.set(tau, o);
     log(`trained the τ = ${tau} forecaster in ${o.seconds.toFixed(1)} s`);
   }
@@ -194,7 +198,7 @@ export async function runQuantileExample(options: QuantileExampleOptions = {}): 
     const singles = Array.from({ length: 21 }, () => timed(() => model.sample(one, levels[0]))[1]).sort((a, b) => a - b);
     const truth = new Map<number, LevelOutput>();
     for (const tau of levels) {
-      const o = train(tau);
+      const o = await train(tau);
       truth.set(tau, o);
       log(`retrained the τ = ${tau} forecaster for comparison in ${o.seconds.toFixed(1)} s`);
     }

@@ -8,7 +8,7 @@
 import { Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import { mse } from '../eval/scores.js';
 import type { FamilyGenerator, FamilySize, FamilySpec, LevelOutput } from './family.js';
-import { predict, trainNetwork } from './train.js';
+import { predict, trainLevelOutput } from './train.js';
 
 export const CLASSES = 3;
 const INPUT_DIM = 2;
@@ -95,32 +95,32 @@ type ClassifierLoss = (logits: Tensor2D, onehot: Tensor2D, lambda: number) => Sc
 /** Train the classifier of level λ from `initSeed`; its rows (probabilities | input) on the query points. */
 export function trainClassifier(problem: ClassifierProblem, loss: ClassifierLoss, lambda: number, initSeed: number): LevelOutput {
   const s = problem.settings;
-  const trained = trainNetwork({
-    inputs: problem.inputs,
-    inDim: INPUT_DIM,
-    targets: problem.onehot,
-    targetDim: CLASSES,
-    outDim: CLASSES,
-    hidden: s.hidden,
-    steps: s.steps,
-    batch: s.batch,
-    lr: s.lr,
-    seed: initSeed,
-    loss: (logits, onehot) => loss(logits, onehot, lambda),
-  });
-  try {
-    const probs = predict(trained.net, problem.query, INPUT_DIM, (logits) => tf.softmax(logits) as Tensor2D);
-    const m = s.queryPoints;
-    const width = CLASSES + INPUT_DIM;
-    const rows = new Float32Array(m * width);
-    for (let i = 0; i < m; i++) {
-      rows.set(probs.subarray(i * CLASSES, (i + 1) * CLASSES), i * width);
-      rows.set(problem.query.subarray(i * INPUT_DIM, (i + 1) * INPUT_DIM), i * width + CLASSES);
-    }
-    return { rows, seconds: trained.seconds, cpuSeconds: trained.cpuSeconds, loss: trained.loss };
-  } finally {
-    trained.net.params.dispose();
-  }
+  return trainLevelOutput(
+    {
+      inputs: problem.inputs,
+      inDim: INPUT_DIM,
+      targets: problem.onehot,
+      targetDim: CLASSES,
+      outDim: CLASSES,
+      hidden: s.hidden,
+      steps: s.steps,
+      batch: s.batch,
+      lr: s.lr,
+      seed: initSeed,
+      loss: (logits, onehot) => loss(logits, onehot, lambda),
+    },
+    (net) => {
+      const probs = predict(net, problem.query, INPUT_DIM, (logits) => tf.softmax(logits) as Tensor2D);
+      const m = s.queryPoints;
+      const width = CLASSES + INPUT_DIM;
+      const rows = new Float32Array(m * width);
+      for (let i = 0; i < m; i++) {
+        rows.set(probs.subarray(i * CLASSES, (i + 1) * CLASSES), i * width);
+        rows.set(problem.query.subarray(i * INPUT_DIM, (i + 1) * INPUT_DIM), i * width + CLASSES);
+      }
+      return rows;
+    },
+  );
 }
 
 const DATA_TEXT = 'MLP classifiers of 3 overlapping Gaussian classes in the plane';

@@ -10,7 +10,7 @@
 import { Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import { groupedScores } from '../eval/scores.js';
 import type { FamilyGenerator, FamilySize, FamilySpec, LevelOutput } from './family.js';
-import { predict, trainNetwork } from './train.js';
+import { predict, trainLevelOutput } from './train.js';
 
 export const ENTROPY_LEVELS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5];
 export const ACTIONS = 2;
@@ -118,46 +118,46 @@ export function trainPolicy(problem: PolicyProblem, beta: number, initSeed: numb
   }
   const noiseRng = new Rng(initSeed).fork('reparameterisation');
   let step = 0;
-  const trained = trainNetwork({
-    inputs: states,
-    inDim: STATE_DIM,
-    targets: bumps,
-    targetDim: 6,
-    outDim: 2 * ACTIONS,
-    hidden: s.hidden,
-    steps,
-    batch: s.batch,
-    lr: s.lr,
-    seed: initSeed,
-    // Consecutive blocks of the pre-drawn states, one block per step: every level sees the same states.
-    order: () => {
-      const idx = new Int32Array(s.batch);
-      for (let k = 0; k < s.batch; k++) idx[k] = (step * s.batch + k) % (steps * s.batch);
-      step++;
-      return idx;
+  return trainLevelOutput(
+    {
+      inputs: states,
+      inDim: STATE_DIM,
+      targets: bumps,
+      targetDim: 6,
+      outDim: 2 * ACTIONS,
+      hidden: s.hidden,
+      steps,
+      batch: s.batch,
+      lr: s.lr,
+      seed: initSeed,
+      // Consecutive blocks of the pre-drawn states, one block per step: every level sees the same states.
+      order: () => {
+        const idx = new Int32Array(s.batch);
+        for (let k = 0; k < s.batch; k++) idx[k] = (step * s.batch + k) % (steps * s.batch);
+        step++;
+        return idx;
+      },
+      loss: (out, target) => {
+        const noise = Array.from({ length: s.noiseDraws }, () => tf.tensor2d(noiseRng.normals(s.batch * ACTIONS), [s.batch, ACTIONS]));
+        return entropyRegularisedLoss(out, target, noise, beta);
+      },
     },
-    loss: (out, target) => {
-      const noise = Array.from({ length: s.noiseDraws }, () => tf.tensor2d(noiseRng.normals(s.batch * ACTIONS), [s.batch, ACTIONS]));
-      return entropyRegularisedLoss(out, target, noise, beta);
-    },
-  });
-  try {
-    const m = s.queryStates;
-    const params = predict(trained.net, problem.query, STATE_DIM, (out) => tf.concat([tf.slice(out, [0, 0], [-1, ACTIONS]), tf.exp(squashLogStd(tf.slice(out, [0, ACTIONS], [-1, ACTIONS]) as Tensor2D))], 1) as Tensor2D);
-    const draws = new Rng(initSeed).fork('actions');
-    const width = ACTIONS + STATE_DIM;
-    const rows = new Float32Array(m * SAMPLES_PER_STATE * width);
-    for (let i = 0; i < m; i++) {
-      for (let k = 0; k < SAMPLES_PER_STATE; k++) {
-        const r = (i * SAMPLES_PER_STATE + k) * width;
-        for (let j = 0; j < ACTIONS; j++) rows[r + j] = params[i * 4 + j] + params[i * 4 + ACTIONS + j] * draws.normal();
-        rows.set(problem.query.subarray(i * STATE_DIM, (i + 1) * STATE_DIM), r + ACTIONS);
+    (net) => {
+      const m = s.queryStates;
+      const params = predict(net, problem.query, STATE_DIM, (out) => tf.concat([tf.slice(out, [0, 0], [-1, ACTIONS]), tf.exp(squashLogStd(tf.slice(out, [0, ACTIONS], [-1, ACTIONS]) as Tensor2D))], 1) as Tensor2D);
+      const draws = new Rng(initSeed).fork('actions');
+      const width = ACTIONS + STATE_DIM;
+      const rows = new Float32Array(m * SAMPLES_PER_STATE * width);
+      for (let i = 0; i < m; i++) {
+        for (let k = 0; k < SAMPLES_PER_STATE; k++) {
+          const r = (i * SAMPLES_PER_STATE + k) * width;
+          for (let j = 0; j < ACTIONS; j++) rows[r + j] = params[i * 4 + j] + params[i * 4 + ACTIONS + j] * draws.normal();
+          rows.set(problem.query.subarray(i * STATE_DIM, (i + 1) * STATE_DIM), r + ACTIONS);
+        }
       }
-    }
-    return { rows, seconds: trained.seconds, cpuSeconds: trained.cpuSeconds, loss: trained.loss };
-  } finally {
-    trained.net.params.dispose();
-  }
+      return rows;
+    },
+  );
 }
 
 export const policyGenerator: FamilyGenerator<PolicyProblem> = {

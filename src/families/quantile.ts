@@ -9,7 +9,7 @@ import { Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
 import { mse } from '../eval/scores.js';
 import type { FamilyGenerator, FamilySize, FamilySpec, LevelOutput } from './family.js';
 import { forecastWindows, generateSeries, type Windows } from './series.js';
-import { predict, trainNetwork } from './train.js';
+import { predict, trainLevelOutput } from './train.js';
 
 export const QUANTILE_LEVELS = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
 export const HISTORY = 12;
@@ -121,33 +121,33 @@ export function quantileProblem(seed: number, size: FamilySize): QuantileProblem
 /** Train the τ forecaster of a problem from `initSeed`; its rows (forecasts | history) on the query windows. */
 export function trainForecaster(problem: QuantileProblem, tau: number, initSeed: number): LevelOutput {
   const s = problem.settings;
-  const trained = trainNetwork({
-    inputs: problem.trainFeatures,
-    inDim: HISTORY,
-    targets: problem.trainTargets,
-    targetDim: HORIZON,
-    outDim: HORIZON,
-    hidden: s.hidden,
-    steps: s.steps,
-    batch: s.batch,
-    lr: s.lr,
-    seed: initSeed,
-    loss: (out, target) => pinballLoss(out, target, tau),
-  });
-  try {
-    const rel = predict(trained.net, problem.queryFeatures, HISTORY);
-    const q = problem.query;
-    const width = HORIZON + HISTORY;
-    const rows = new Float32Array(q.n * width);
-    for (let i = 0; i < q.n; i++) {
-      const last = q.history[i * HISTORY + HISTORY - 1];
-      for (let j = 0; j < HORIZON; j++) rows[i * width + j] = last + problem.scaling.step * rel[i * HORIZON + j];
-      rows.set(q.history.subarray(i * HISTORY, (i + 1) * HISTORY), i * width + HORIZON);
-    }
-    return { rows, seconds: trained.seconds, cpuSeconds: trained.cpuSeconds, loss: trained.loss };
-  } finally {
-    trained.net.params.dispose();
-  }
+  return trainLevelOutput(
+    {
+      inputs: problem.trainFeatures,
+      inDim: HISTORY,
+      targets: problem.trainTargets,
+      targetDim: HORIZON,
+      outDim: HORIZON,
+      hidden: s.hidden,
+      steps: s.steps,
+      batch: s.batch,
+      lr: s.lr,
+      seed: initSeed,
+      loss: (out, target) => pinballLoss(out, target, tau),
+    },
+    (net) => {
+      const rel = predict(net, problem.queryFeatures, HISTORY);
+      const q = problem.query;
+      const width = HORIZON + HISTORY;
+      const rows = new Float32Array(q.n * width);
+      for (let i = 0; i < q.n; i++) {
+        const last = q.history[i * HISTORY + HISTORY - 1];
+        for (let j = 0; j < HORIZON; j++) rows[i * width + j] = last + problem.scaling.step * rel[i * HORIZON + j];
+        rows.set(q.history.subarray(i * HISTORY, (i + 1) * HISTORY), i * width + HORIZON);
+      }
+      return rows;
+    },
+  );
 }
 
 export const quantileGenerator: FamilyGenerator<QuantileProblem> = {

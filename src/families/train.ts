@@ -6,6 +6,7 @@
 import { pickRows } from '../data/arrays.js';
 import { Mlp, Rng, tf, type Activation, type Scalar, type Tensor2D } from '../engine/index.js';
 import { batchIndices, trainLoop } from '../baselines/common.js';
+import type { LevelOutput } from './family.js';
 
 export interface NetworkTraining {
   /** [n, inDim] row-major. */
@@ -85,4 +86,14 @@ export function predict(net: Mlp, inputs: Float32Array, inDim: number, transform
   const values = Float32Array.from(out.dataSync() as Float32Array);
   out.dispose();
   return values;
+}
+
+/** Train a network, turn its answers on the query inputs into a level's rows with `rowsOf`, free it. */
+export function trainLevelOutput(o: NetworkTraining, rowsOf: (net: Mlp) => Float32Array): LevelOutput {
+  const trained = trainNetwork(o);
+  try {
+    return { rows: rowsOf(trained.net), seconds: trained.seconds, cpuSeconds: trained.cpuSeconds, loss: trained.loss };
+  } finally {
+    trained.net.params.dispose();
+  }
 }

@@ -229,12 +229,10 @@ describe('rotating ring: CLOT with the density potential against straight-line C
     const clot = await fitClot(ring, {
       preset: 'euclidean-potential',
       seed: 3,
-      alpha: 0.3,
-      bandwidth: 0.1,
-      splinePretrainSteps: 40,
-      splineRefitSteps: 20,
-      mapSteps: 120,
-      batchSize: 96,
+      // Standardised units: the ring's coordinates spread ≈ 0.7, so 0.14 is 0.1 in data units.
+      potential: { alpha: 0.3, bandwidth: 0.14 },
+      spline: { pretrainSteps: 40, refitSteps: 20, batch: 96 },
+      maps: { steps: 120, batch: 96 },
     });
     try {
       const rows = cfm.anchorRows(null, 150, 4);

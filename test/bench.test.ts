@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { methodLabel } from '../src/methods/registry.js';
+import { mergeOptions } from '../src/surrogate/index.js';
 import { QUICK_CLOT, fitOptionsFor, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
 import { benchReport, buildTaskTable, formatTaskTable, summarize, tQuantile975 } from '../src/bench/table.js';
 import { CANCER_ACTION_NOISE, TASKS, getTask, jitterOutputs } from '../src/bench/tasks.js';
@@ -19,7 +20,13 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-bench-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Tiny CLOT settings: the quick schedule on small networks, so a fit takes seconds. */
-const TINY = { ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] };
+const TINY = mergeOptions(QUICK_CLOT, {
+  maps: { steps: 10, batch: 32, hidden: [16, 16] },
+  couplings: { cap: 16 },
+  potential: { cap: 16 },
+  spline: { width: 16, batch: 32 },
+  metric: { width: 8 },
+});
 
 describe('t quantile and interval over seeds', () => {
   it('matches Student t tables', () => {
@@ -118,11 +125,12 @@ describe('tasks', () => {
 });
 
 describe('fit options per method', () => {
-  it("passes the paper's CLOT settings to CLOT presets only, quick and extra options on top", () => {
-    const spec = TASKS.cancer_reward;
-    expect(spec.clot).toMatchObject({ bandwidth: 1, condBandwidth: 1 }); // the paper's h_y, h_x
+  it("passes the task's CLOT settings to CLOT presets only, quick and extra options merged on top", () => {
+    const spec = TASKS.dropout_2moons;
     expect(fitOptionsFor(spec, 'full', { seed: 2 })).toEqual({ ...spec.clot, seed: 2 });
-    expect(fitOptionsFor(spec, 'euclidean', { seed: 0, quick: true, fit: { alpha: 0.5 } })).toEqual({ ...spec.clot, ...QUICK_CLOT, alpha: 0.5, seed: 0 });
+    const quick = fitOptionsFor(spec, 'euclidean', { seed: 0, quick: true, fit: { potential: { alpha: 0.5 } } });
+    // Groups merge: the quick schedule's spline steps replace the task's, other keys of a group stay.
+    expect(quick).toEqual({ ...spec.clot, ...QUICK_CLOT, spline: { ...spec.clot.spline, ...QUICK_CLOT.spline }, potential: { ...spec.clot.potential, alpha: 0.5 }, seed: 0 });
     expect(fitOptionsFor(spec, 'direct', { seed: 1 })).toEqual({ seed: 1 });
     expect(() => fitOptionsFor(spec, 'nope', { seed: 0 })).toThrow(/unknown method 'nope'/);
     expect(methodLabel('full')).toContain('K_θ−Û');
@@ -143,7 +151,7 @@ describe('running methods', () => {
         svg = demoFigureSvg(model, p, table, 3);
       },
     });
-    expect(run.fitOptions).toMatchObject({ ...spec.clot, couplingCap: 16 });
+    expect(run.fitOptions).toMatchObject(mergeOptions(spec.clot, { couplings: { cap: 16 } }));
     expect(run.perLevel).toHaveLength(2);
     for (const l of run.perLevel) for (const k of ['w2', 'nll', 'cd']) expect(Number.isFinite(l[k])).toBe(true);
     expect(run.fitSeconds).toBeGreaterThan(0);

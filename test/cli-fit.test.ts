@@ -17,9 +17,8 @@ import { main } from '../src/cli/main.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-cli-fit-'));
 const TINY = [
-  '--steps', '2', '--spline-steps', '5', '--map-steps', '10', '--coupling-rounds', '1', '--metric-steps', '2',
-  '--spline-refit-steps', '2', '--coupling-cap', '20', '--batch-size', '32', '--hidden', '16,16', '--spline-width', '32',
-  '--ct-iterations', '2', '--potential-cap', '32',
+  '--spline-steps', '5', '--map-steps', '10', '--spline-refit-steps', '2', '--coupling-cap', '20', '--batch-size', '32',
+  '--hidden', '16,16', '--spline-width', '32',
 ];
 const at = (name: string) => path.join(dir, name);
 
@@ -113,17 +112,17 @@ describe('hti fit', () => {
     expect(r.stderr).not.toMatch(/^hti:/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^hti fit: wrote .*model \(full, K_θ−Û \(full method\)\) from 3 anchors \[0, 0\.5, 1\], 120\/120\/120 rows, in [\d.]+ s; /);
-    expect(r.stdout).toMatch(/transportCost [-\d.e]+\/[-\d.e]+/);
+    expect(r.stdout).toMatch(/mapLoss [-\d.e]+\/[-\d.e]+/);
     // Plain progress lines (stderr is not a TTY here): phase, step/total, losses, elapsed, ETA.
     expect(r.stderr).toMatch(/^spline pre-fit 1\/5 action=[-\d.e]+ \| \d+s elapsed, phase ETA /m);
-    expect(r.stderr).toMatch(/^dual \d\/2 cost=/m);
+    expect(r.stderr).toMatch(/^maps \d+\/10 fit=/m);
     expect(fs.readdirSync(at('model')).sort()).toEqual(['config.json', 'weights.safetensors']);
     expect(leftovers()).toEqual([]);
   });
 
   it('prints a JSON summary with --json, takes --anchors, --rows, --metric, --no-potential, and replaces an older model', async () => {
     fs.cpSync(at('model'), at('replaced'), { recursive: true });
-    const r = await hti('fit', semi, '--out', at('replaced'), '--json', '--quiet', '--anchors', '0,1', '--rows', '0:50', '--metric', 'euclidean', '--no-potential', '--alpha', '0.5', '--equal-spacing', ...TINY);
+    const r = await hti('fit', semi, '--out', at('replaced'), '--json', '--quiet', '--anchors', '0,1', '--rows', '0:50', '--metric', 'euclidean', '--no-potential', '--action-form', 'reference', ...TINY);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
@@ -133,10 +132,17 @@ describe('hti fit', () => {
     expect(s.rows).toEqual([50, 50]);
     expect(s.fitSeconds).toBeGreaterThan(0);
     expect(s.wallSeconds).toBeGreaterThanOrEqual(s.fitSeconds);
-    expect(Object.keys(s.finalLosses)).toEqual(expect.arrayContaining(['transportCost', 'mapLoss', 'splineAction']));
-    expect(s.finalLosses.transportCost).toHaveLength(1);
-    expect(s.options).toMatchObject({ preset: 'full', metric: 'euclidean', potential: false, alpha: 0.5, steps: 2, batchSize: 32, hidden: [16, 16], equalSpacing: true });
-    expect(s.options.standardizer).toBeUndefined();
+    expect(Object.keys(s.finalLosses)).toEqual(expect.arrayContaining(['couplingCost', 'mapLoss', 'splineAction']));
+    expect(s.finalLosses.mapLoss).toHaveLength(1);
+    expect(s.options).toMatchObject({
+      preset: 'full',
+      actionForm: 'reference',
+      metric: { kind: 'euclidean' },
+      potential: { enabled: false },
+      maps: { steps: 10, batch: 32, hidden: [16, 16] },
+      spline: { batch: 32, width: 32, pretrainSteps: 5 },
+    });
+    expect(s.options.scaling).toBeUndefined();
     expect(s.training.history).toBeUndefined();
     const config = JSON.parse(fs.readFileSync(at('replaced/config.json'), 'utf8'));
     expect(config.info.anchors).toEqual([0, 1]);
@@ -154,7 +160,7 @@ describe('hti fit', () => {
   });
 
   it('stops on Ctrl-C with exit 130 and leaves no model or temp directory', async () => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/hti.js'), 'fit', semi, '--out', at('interrupted'), '--steps', '500', '--hidden', '16,16'], { cwd: root });
+    const child = spawn(process.execPath, [path.join(root, 'bin/hti.js'), 'fit', semi, '--out', at('interrupted'), '--map-steps', '5000', '--hidden', '16,16'], { cwd: root });
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -281,7 +287,7 @@ describe('hti sample and hti trajectory', () => {
     fs.cpSync(at('model'), at('future'), { recursive: true });
     const c = JSON.parse(fs.readFileSync(at('future/config.json'), 'utf8'));
     fs.writeFileSync(at('future/config.json'), JSON.stringify({ ...c, version: 7 }));
-    await fails(1, /format version 7 is not supported \(this hti reads version 1\)/, 'trajectory', at('future'), '--from', at('rows.npy'), '--lambdas', '0,1', '--out', at('e.npy'));
+    await fails(1, /format version 7 is not supported \(this hti reads version 2\)/, 'trajectory', at('future'), '--from', at('rows.npy'), '--lambdas', '0,1', '--out', at('e.npy'));
   });
 });
 
@@ -298,16 +304,22 @@ describe('CLI helpers', () => {
   });
 
   it('maps flags to fit options, batch size by method, and rejects CLOT flags for baselines', async () => {
-    expect(buildFitOptions('nlot', { seed: 2, batchSize: 64, mapSteps: 5, metricSteps: 3, splineSteps: 4, potential: false })).toEqual({
+    expect(buildFitOptions('nlot', { seed: 2, batchSize: 64, mapSteps: 5, metricSteps: 3, splineSteps: 4, potential: false, lr: 0.02 })).toEqual({
       seed: 2,
-      batchSize: 64,
-      mapSteps: 5,
-      metricStepsPerRound: 3,
-      splinePretrainSteps: 4,
-      potential: false,
+      maps: { batch: 64, steps: 5, lr: 0.02 },
+      spline: { batch: 64, pretrainSteps: 4 },
+      metric: { stepsPerRound: 3 },
+      potential: { enabled: false },
     });
     expect(buildFitOptions('cfm', { batchSize: 64, steps: 9 })).toEqual({ batch: 64, steps: 9 });
     expect(() => buildFitOptions('mfm', { couplingCap: 9 })).toThrow(/--coupling-cap applies to the CLOT methods/);
+    // Flags that would change nothing are refused, not ignored.
+    expect(() => buildFitOptions('full', { steps: 9 })).toThrow(/--steps applies to the baselines/);
+    expect(() => buildFitOptions('full', { equalSpacing: true })).toThrow(/--equal-spacing applies to the baselines/);
+    expect(() => buildFitOptions('euclidean', { metricSteps: 3 })).toThrow(/--metric-steps changes nothing here: it applies to a learned metric/);
+    expect(() => buildFitOptions('full', { metric: 'euclidean', couplingRounds: 2 })).toThrow(/--coupling-rounds changes nothing here/);
+    expect(() => buildFitOptions('k-theta', { alpha: 0.1 })).toThrow(/--alpha changes nothing here: it applies to the density potential/);
+    expect(() => buildFitOptions('full', { potential: false, bandwidth: 0.1 })).toThrow(/--bandwidth changes nothing here/);
     expect(() => buildFitOptions('nope', {})).toThrow(/unknown method 'nope'/);
   });
 

@@ -2,31 +2,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { initEngine, Rng, tf, type Variable } from '../src/engine/index.js';
+import { initEngine, Rng, tf } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { fitClot, loadClot, readModelDir, type ClotOptions, type ClotSurrogate, type FitProgress } from '../src/surrogate/index.js';
-import { PairNets } from '../src/ot/dual.js';
+import { ResidualMap } from '../src/ot/map.js';
+import { destandardize, standardize } from '../src/data/standardize.js';
 import { pathAt, splineBasisAt } from '../src/lagrangian/index.js';
 import { fitModel, loadModel } from '../src/methods/registry.js';
 import { timeSampling } from '../src/bench/sample-bench.js';
 
 /** Fit settings small enough for a fit of a few seconds on a busy 2-core machine. */
 const TINY: ClotOptions = {
-  steps: 2,
-  splinePretrainSteps: 5,
-  mapSteps: 10,
-  couplingRounds: 1,
-  metricStepsPerRound: 2,
-  splineRefitSteps: 2,
-  couplingCap: 20,
-  batchSize: 32,
-  hidden: [16, 16],
-  splineWidth: 32,
-  splineNodes: 6,
-  pathPoints: 8,
-  ctIterations: 2,
-  potentialCap: 32,
+  spline: { pretrainSteps: 5, refitSteps: 2, batch: 32, width: 32, nodes: 6, points: 8 },
+  maps: { steps: 10, hidden: [16, 16], batch: 32 },
+  metric: { stepsPerRound: 2 },
+  couplings: { cap: 20 },
+  potential: { cap: 32 },
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-clot-'));
@@ -72,15 +64,15 @@ function chainedMaps(m: ClotSurrogate, rows: Float32Array, k: number): Float32Ar
     x.set(rows.subarray(i * width + dim, (i + 1) * width), i * cond);
   }
   const nets = m.nets;
-  return tf.tidy(() => {
-    const condT = nets.netCondition(x, n);
-    let current = tf.tensor2d(y, [n, dim]);
-    for (let j = 0; j < k; j++) {
-      const pair = nets.pairs[j];
-      current = pair.push(current, nets.standardY(current), nets.film(pair.map, condT), nets.yScale);
-    }
+  const z = standardize(y, dim, 0, m.scaling.y);
+  const xNet = m.scaling.x ? standardize(x, cond, 0, m.scaling.x) : x;
+  const out = tf.tidy(() => {
+    const condT = nets.netCondition(xNet, n);
+    let current = tf.tensor2d(z, [n, dim]);
+    for (let j = 0; j < k; j++) current = nets.maps[j].push(current, nets.film(nets.maps[j].net, condT));
     return Float32Array.from(current.dataSync());
   });
+  return destandardize(out, m.scaling.y);
 }
 
 function outputs(rows: Float32Array, dim: number, cond: number): Float32Array {
@@ -158,23 +150,24 @@ describe('CLOT sampling', () => {
       const { dim, cond } = copy.info;
       const n = 25;
       const x = Float32Array.from({ length: n * cond }, (_, i) => rows[Math.floor(i / cond) * (dim + cond) + dim + (i % cond)]);
-      const y0 = chainedMaps(copy, rows, 1);
-      const y1 = chainedMaps(copy, rows, 2);
-      const nodes = copy.nets.options.splineNodes;
+      const xNet = copy.scaling.x ? standardize(x, cond, 0, copy.scaling.x) : x;
+      const y0 = standardize(chainedMaps(copy, rows, 1), dim, 0, copy.scaling.y);
+      const y1 = standardize(chainedMaps(copy, rows, 2), dim, 0, copy.scaling.y);
+      const nodes = copy.nets.options.spline.nodes;
       const pathFor = (s: number[]) =>
         tf.tidy(() => {
           const a = tf.tensor2d(y0, [n, dim]);
           const c = tf.tensor2d(y1, [n, dim]);
           const nets = copy.nets;
-          const phi = nets.bend(a, c, nets.film(nets.spline, nets.netCondition(x, n)));
+          const phi = nets.bend(a, c, nets.film(nets.spline, nets.netCondition(xNet, n)));
           const basis = tf.tensor2d(Float32Array.from(splineBasisAt(nodes, s)), [s.length, nodes]);
-          return Float32Array.from(pathAt(basis, s, a, c, phi).dataSync()); // [N, S, D]
+          return destandardize(pathAt(basis, s, a, c, phi).dataSync(), copy.scaling.y); // [N, S, D]
         });
       // λ = 0.8 is s = 0.6 of interval 1 (anchors 0, 0.5, 1, real spacing).
       const expected = pathFor([0.6]);
       const got = outputs(copy.sample(rows, 0.8), dim, cond);
       expect(maxAbsDiff(got, expected)).toBeLessThan(1e-4);
-      const straight = Float32Array.from(y0, (v, i) => v + 0.6 * (y1[i] - v));
+      const straight = destandardize(Float32Array.from(y0, (v, i) => v + 0.6 * (y1[i] - v)), copy.scaling.y);
       expect(maxAbsDiff(got, straight)).toBeGreaterThan(0.05);
       // Several s of one interval at once (one folded matmul) agree too.
       const traj = copy.trajectory(rows, [0.6, 0.8, 0.95]);
@@ -267,10 +260,10 @@ describe('CLOT persistence', () => {
       expect(back.anchorRows(1, 10, 3)).toEqual(model.anchorRows(1, 10, 3));
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
       expect(config.format).toBe('hti-model');
-      expect(config.version).toBe(1);
+      expect(config.version).toBe(2);
       expect(config.info.dim).toBe(2);
       expect(config.info.anchors).toEqual([0, 0.5, 1]);
-      expect(config.options.hidden).toEqual([16, 16]);
+      expect(config.options.maps.hidden).toEqual([16, 16]);
     } finally {
       back.dispose();
       direct.dispose();
@@ -313,7 +306,7 @@ describe('CLOT persistence', () => {
     expect(() => loadModel(version)).toThrow(/format version 99 is not supported/);
     const shapes = damaged('shapes', (d) => {
       const c = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-      c.options.hidden = [24, 24];
+      c.options.maps.hidden = [24, 24];
       fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(c));
     });
     expect(() => loadModel(shapes)).toThrow(/has shape \[.*\] in the file, expected/);
@@ -325,15 +318,105 @@ describe('CLOT persistence', () => {
   });
 
   it('never saves non-finite weights', async () => {
-    const m = await fitClot(semis, { ...TINY, steps: 0, seed: 4 });
+    const m = await fitClot(semis, { ...TINY, seed: 4 });
     try {
-      const v = m.nets.pairs[0].map.params.list()[0];
+      const v = m.nets.maps[0].net.params.list()[0];
       v.assign(tf.fill(v.shape, NaN));
       await expect(m.save(path.join(tmp, 'nan'))).rejects.toThrow(/refusing to save: parameter 'pair0.map.w0' holds a non-finite value/);
       expect(fs.existsSync(path.join(tmp, 'nan'))).toBe(false);
       expect(fs.readdirSync(tmp).filter((n) => n.includes('.tmp-'))).toEqual([]);
     } finally {
       m.dispose();
+    }
+  });
+});
+
+/** The dataset with output column j multiplied by scale[j] and shifted by shift[j]. */
+function rescaled(ds: Dataset, scale: number[], shift: number[]): Dataset {
+  const width = ds.dim + ds.cond;
+  return { ...ds, data: ds.data.map((rows) => Float32Array.from(rows, (v, i) => (i % width < ds.dim ? v * scale[i % width] + shift[i % width] : v))) };
+}
+
+describe('CLOT is scale-free', () => {
+  it('fits bit-identically when the outputs are rescaled by powers of two', async () => {
+    const scale = [1024, 1 / 64];
+    const a = await fitClot(semis, { ...TINY, seed: 3 });
+    const b = await fitClot(rescaled(semis, scale, [0, 0]), { ...TINY, seed: 3 });
+    try {
+      const weights = (m: ClotSurrogate) => Object.entries(m.nets.allParams()).map(([k, v]) => [k, Array.from(v.data)]);
+      expect(weights(b)).toEqual(weights(a));
+      const rows = someRows(a, 40);
+      const scaledRows = Float32Array.from(rows, (v, i) => (i % 3 < 2 ? v * scale[i % 3] : v));
+      const outA = a.sample(rows, 0.3);
+      const outB = b.sample(scaledRows, 0.3);
+      expect(Float32Array.from(outA, (v, i) => (i % 3 < 2 ? v * scale[i % 3] : v))).toEqual(outB);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('gives the same answers, up to round-off, in units around 1e30 and 1e-30 and with shifted columns', async () => {
+    const ref = await fitClot(semis, { ...TINY, seed: 3 });
+    try {
+      const rows = someRows(ref, 60);
+      const want = outputs(ref.sample(rows, 0.7), 2, 1);
+      for (const [scale, shift] of [
+        [[1e30, 3e29], [0, 0]],
+        [[1e-30, 2e-30], [0, 0]],
+        [[37.3, 0.21], [1e4, -5]],
+      ]) {
+        const m = await fitClot(rescaled(semis, scale, shift), { ...TINY, seed: 3 });
+        try {
+          const r = Float32Array.from(rows, (v, i) => (i % 3 < 2 ? v * scale[i % 3] + shift[i % 3] : v));
+          const got = outputs(m.sample(r, 0.7), 2, 1);
+          const back = Float32Array.from(got, (v, i) => (v - shift[i % 2]) / scale[i % 2]);
+          expect(maxAbsDiff(back, want)).toBeLessThan(1e-3);
+        } finally {
+          m.dispose();
+        }
+      }
+    } finally {
+      ref.dispose();
+    }
+  });
+});
+
+describe('CLOT metric field', () => {
+  it('is the trained metric: vᵀ G_data v equals the trained form of the standardised step', () => {
+    const m = model;
+    const { dim } = m.info;
+    const rng = new Rng(21);
+    const points = Float32Array.from({ length: 6 * dim }, () => rng.normal());
+    const steps = Float32Array.from({ length: 6 * dim }, () => rng.normal());
+    const cls = new Float32Array([2]);
+    const g = m.metricMatrices(points, cls);
+    const z = standardize(points, dim, 0, m.scaling.y);
+    const zStep = Float32Array.from(steps, (v, i) => v / m.scaling.y.std[i % dim]);
+    const trained = tf.tidy(() => {
+      const film = m.nets.metric.film(m.nets.netCondition(cls, 1));
+      // The form the Lagrangian integrates, at the standardised points, for the standardised step.
+      return Array.from(m.nets.metric.quadraticForm(tf.tensor3d(z, [1, 6, dim]), tf.tensor3d(zStep, [1, 6, dim]), film).dataSync());
+    });
+    for (let p = 0; p < 6; p++) {
+      let q = 0;
+      for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) q += steps[p * dim + i] * g[p * dim * dim + i * dim + j] * steps[p * dim + j];
+      expect(q).toBeCloseTo(trained[p], 4);
+    }
+    // The drawn field (eigenvalues, principal direction) is that of G_data.
+    const field = m.metric(points, cls);
+    for (let p = 0; p < 6; p++) {
+      const v = field.principal.subarray(p * dim, (p + 1) * dim);
+      let gv0 = 0;
+      let gv1 = 0;
+      for (let j = 0; j < dim; j++) {
+        gv0 += g[p * 4 + j] * v[j];
+        gv1 += g[p * 4 + 2 + j] * v[j];
+      }
+      // G v = λ_max v for the principal direction.
+      expect(gv0).toBeCloseTo(field.eigenvalues[p * dim] * v[0], 4);
+      expect(gv1).toBeCloseTo(field.eigenvalues[p * dim] * v[1], 4);
+      expect(field.eigenvalues[p * dim]).toBeGreaterThanOrEqual(field.eigenvalues[p * dim + 1]);
     }
   });
 });
@@ -354,20 +437,6 @@ describe('CLOT fitting', () => {
     expect(bytes('other').equals(bytes('full'))).toBe(false);
   });
 
-  it('fits g_k only when semi-dual steps follow (it serves only their c-transform)', async () => {
-    // Every pair starts from the same weights, so an untouched g is identical across pairs.
-    const gOf = (m: ClotSurrogate, k: number) => Object.values(m.nets.pairs[k].g.params.toRecord('')).map((a) => Array.from(a.data));
-    const mapOf = (m: ClotSurrogate, k: number) => Object.values(m.nets.pairs[k].map.params.toRecord('')).map((a) => Array.from(a.data));
-    const noDual = await fitClot(semis, { ...TINY, steps: 0, seed: 4 });
-    try {
-      expect(gOf(noDual, 0)).toEqual(gOf(noDual, 1));
-      expect(mapOf(noDual, 0)).not.toEqual(mapOf(noDual, 1));
-      expect(gOf(model, 0)).not.toEqual(gOf(model, 1));
-    } finally {
-      noDual.dispose();
-    }
-  });
-
   for (const preset of ['k-theta', 'euclidean', 'euclidean-potential', 'nlot', 'nlot-potential']) {
     it(`fits and samples with preset ${preset}`, async () => {
       const m = await fitModel(preset, semis, { ...TINY, seed: 3 });
@@ -386,9 +455,11 @@ describe('CLOT fitting', () => {
   it('refuses the fixed-eigen metric (NLOT) on D = 3 with a clear error', async () => {
     const ds = movingCloud([0, 1], 50, 3, 2);
     await expect(fitModel('nlot', ds, { ...TINY })).rejects.toThrow(/fixed-eigen' exists for D = 2 only \(this data has D = 3\)/);
-    await expect(fitClot(ds, { ...TINY, metric: 'fixed-eigen' })).rejects.toThrow(/D = 2 only/);
+    await expect(fitClot(ds, { ...TINY, metric: { kind: 'fixed-eigen' } })).rejects.toThrow(/D = 2 only/);
     await expect(fitClot(ds, { ...TINY, preset: 'bogus' as never })).rejects.toThrow(/unknown preset 'bogus'/);
     await expect(fitClot(ds, { ...TINY, stepz: 3 } as ClotOptions)).rejects.toThrow(/unknown CLOT option 'stepz'/);
+    await expect(fitClot(ds, { ...TINY, maps: { stepz: 3 } } as ClotOptions)).rejects.toThrow(/unknown CLOT option 'maps.stepz'/);
+    await expect(fitClot(ds, { ...TINY, equalSpacing: true } as ClotOptions)).rejects.toThrow(/equal spacing applies to the time-based baselines/);
   });
 
   it('fits a continuous-condition dataset and samples with the condition passed through', async () => {
@@ -427,63 +498,34 @@ describe('CLOT fitting', () => {
     }
   });
 
-  it('rolls back after a non-finite loss, reports it, and ends with finite weights', async () => {
-    const original = PairNets.prototype.potential;
-    let calls = 0;
-    let dualPhase = false;
-    const spy = vi.spyOn(PairNets.prototype, 'potential').mockImplementation(function (this: PairNets, ...args) {
-      const out = original.apply(this, args);
-      // Poison one evaluation of g in the first dual step.
-      if (dualPhase && calls++ === 0) return tf.mul(out, NaN) as typeof out;
-      return out;
-    });
+  it('rolls back to the last good state when a phase leaves non-finite weights, and says so', async () => {
     const messages: string[] = [];
+    let wrecked = false;
+    let m: ClotSurrogate | null = null;
+    const spy = vi.spyOn(ResidualMap.prototype, 'push');
     const onProgress = (p: FitProgress) => {
-      if (p.phase === 'maps') dualPhase = true;
       if (p.message) messages.push(p.message);
+      // Once the map regression has run, wreck a weight of T_0: the phase guard must catch it.
+      if (p.phase === 'maps' && p.step === p.total && m === null && !wrecked) {
+        wrecked = true;
+        const victim = spy.mock.contexts[0] as ResidualMap;
+        const v = victim.net.params.list()[0];
+        v.assign(tf.fill(v.shape, NaN));
+      }
     };
-    let m: ClotSurrogate | null = null;
     try {
-      m = await fitClot(semis, { ...TINY, steps: 3, seed: 8, onProgress });
+      m = await fitClot(semis, { ...TINY, seed: 9, onProgress });
     } finally {
       spy.mockRestore();
     }
     try {
-      expect(calls).toBeGreaterThan(0);
-      expect(messages.some((s) => /non-finite loss at step 1: rolled back/.test(s))).toBe(true);
-      expect(m.info.training?.rollbacks).toBe(1);
-      expect(m.nets.stores().every((s) => s.allFinite())).toBe(true);
-      await m.save(path.join(tmp, 'rolled'));
-      expect(allFinite(m.sample(someRows(m, 10), 0.6))).toBe(true);
-    } finally {
-      m.dispose();
-    }
-  });
-
-  it('recovers from weights that turn non-finite mid-fit (rollback to the last good state)', async () => {
-    let victim: Variable | null = null;
-    const original = PairNets.prototype.variables;
-    const spy = vi.spyOn(PairNets.prototype, 'variables').mockImplementation(function (this: PairNets) {
-      victim ??= this.map.params.list()[0];
-      return original.apply(this);
-    });
-    const onProgress = (p: FitProgress) => {
-      // After the first dual step, wreck a weight of T_0.
-      if (p.phase === 'dual' && p.step === 1 && victim) victim.assign(tf.fill(victim.shape, NaN));
-    };
-    let m: ClotSurrogate | null = null;
-    try {
-      m = await fitClot(semis, { ...TINY, steps: 4, seed: 9, onProgress });
-    } finally {
-      spy.mockRestore();
-    }
-    try {
-      expect(victim).not.toBeNull();
-      expect(Number(m.info.training?.rollbacks)).toBeGreaterThanOrEqual(1);
+      expect(wrecked).toBe(true);
+      expect(messages.some((s) => /non-finite parameters after the maps phase: rolled back to the last good state/.test(s))).toBe(true);
       expect(m.nets.stores().every((s) => s.allFinite())).toBe(true);
       await m.save(path.join(tmp, 'recovered'));
       const { tensors } = readModelDir(path.join(tmp, 'recovered'));
       expect(Object.values(tensors).every((t) => allFinite(t.data))).toBe(true);
+      expect(allFinite(m.sample(someRows(m, 10), 0.6))).toBe(true);
     } finally {
       m.dispose();
     }

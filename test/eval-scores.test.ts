@@ -18,6 +18,7 @@ import {
 import {
   copyFirstAnchor,
   linearInterpolation,
+  displacementInterpolation,
   nearestAnchor,
   nearestAnchorLevel,
   rowsCorrespond,
@@ -157,7 +158,27 @@ describe('trivial references', () => {
       [6, 0, 40, 1],
     ]);
     expect(() => linearInterpolation(ds, [5])).toThrow(/outside the anchor range \[0, 4\]/);
-    expect(trivialReferences(ds, [1]).map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation']);
+    expect(trivialReferences(ds, [1]).map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
+  });
+
+  it('displacement interpolation: exact OT within each group, then straight lines', () => {
+    // One row per condition: the OT partner is the same row, so it equals linear interpolation.
+    expect(displacementInterpolation(ds, [1, 3, 4]).map((r) => Array.from(r))).toEqual(linearInterpolation(ds, [1, 3, 4]).map((r) => Array.from(r)));
+    // Two classes (D = 1): within class 0 the sorted points pair up (1→11, 0→10), class 1 (5→−1, 7→9) stays
+    // over to its own partners; classes never mix.
+    const cls: Dataset = {
+      levels: [0, 1],
+      data: [new Float32Array([1, 0, 0, 0, 5, 1, 7, 1]), new Float32Array([10, 0, 11, 0, 9, 1, -1, 1])],
+      dim: 1,
+      cond: 1,
+      categorical: true,
+      classes: 2,
+    };
+    expect(Array.from(displacementInterpolation(cls, [0.5])[0])).toEqual([6, 0, 5, 0, 2, 1, 8, 1]);
+    expect(Array.from(displacementInterpolation(cls, [0])[0])).toEqual(Array.from(cls.data[0]));
+    // Unequal sizes, unconditional: each source moves toward the barycentre of the mass it sends.
+    const uneq: Dataset = { levels: [0, 2], data: [new Float32Array([0, 10]), new Float32Array([1, 3, 11, 13])], dim: 1, cond: 0, categorical: false, classes: 0 };
+    expect(Array.from(displacementInterpolation(uneq, [1])[0])).toEqual([1, 11]);
   });
 
   it('does not interpolate rows that do not correspond', () => {
@@ -166,7 +187,7 @@ describe('trivial references', () => {
     expect(() => linearInterpolation(shuffled, [1])).toThrow(/rows that correspond/);
     const categorical: Dataset = { ...ds, categorical: true, classes: 2 };
     expect(rowsCorrespond(categorical)).toBe(false);
-    expect(trivialReferences(categorical, [1]).map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor']);
+    expect(trivialReferences(categorical, [1]).map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'displacement-interpolation']);
   });
 });
 
@@ -193,5 +214,7 @@ describe('calibration figures of benchmarks.md on the shared data', () => {
     // States are shared across levels, so interpolation applies; it sits below both.
     expect(rowsCorrespond(test)).toBe(true);
     expect(meanW2(linearInterpolation(test, levels))).toBeLessThan(2.61);
+    // Per state, OT between the 10 draws then straight lines: about as good as linear interpolation (1.96).
+    expect(meanW2(displacementInterpolation(test, levels))).toBeLessThan(2.2);
   });
 });

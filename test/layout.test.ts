@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
-export const LAYERS = ['data', 'engine', 'lagrangian', 'ot', 'surrogate', 'baselines', 'methods', 'eval', 'plot', 'sim', 'families', 'export', 'bench', 'cli', 'server'];
+export const LAYERS = ['data', 'engine', 'lagrangian', 'ot', 'surrogate', 'baselines', 'eval', 'methods', 'plot', 'sim', 'families', 'export', 'bench', 'cli', 'server'];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

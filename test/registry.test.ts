@@ -64,9 +64,9 @@ describe('fitModel', () => {
 
   it('dispatches CLOT presets to fitClot with the preset and the options', async () => {
     const onProgress = () => {};
-    const m = await fitModel('euclidean-potential', tiny(), { seed: 4, steps: 7, onProgress, equalSpacing: true });
+    const m = await fitModel('euclidean-potential', tiny(), { seed: 4, maps: { steps: 7 }, onProgress });
     expect(m.info.kind).toBe('clot');
-    expect(clotCalls.fit.at(-1)).toEqual({ seed: 4, steps: 7, onProgress, equalSpacing: true, preset: 'euclidean-potential' });
+    expect(clotCalls.fit.at(-1)).toEqual({ seed: 4, maps: { steps: 7 }, onProgress, preset: 'euclidean-potential' });
   });
 
   for (const method of ['direct', 'cfm', 'mfm']) {
@@ -135,7 +135,7 @@ describe('loadModel', () => {
     writeModelDir(dir, { ...stored, options: { ...stored.options, times: [0] } }, tensors);
     expect(() => loadModel(dir)).toThrow(/direct model: config.json needs 2 increasing anchor times/);
     writeModelDir(dir, { ...stored, options: { ...stored.options, xStd: null } }, tensors);
-    expect(() => loadModel(dir)).toThrow(/lacks the condition standardisation for 1 columns/);
+    expect(() => loadModel(dir)).toThrow(/config.json condition columns: the stored standardisation is missing or malformed/);
   });
 
   it('reports a baseline weights file that lacks a parameter', async () => {

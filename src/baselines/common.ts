@@ -4,6 +4,7 @@
  */
 import { concatArrays } from '../data/arrays.js';
 import type { Dataset } from '../data/dataset.js';
+import { checkStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 import { Adam, Mlp, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
 import type { ModelInfo, ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
@@ -45,51 +46,6 @@ export function checkTrainingSet(train: Dataset): void {
 export function timeOf(anchors: number[], times: number[], lambda: number): number {
   const { k, s } = intervalOf(anchors, lambda);
   return times[k] + s * (times[k + 1] - times[k]);
-}
-
-export interface Standardizer {
-  mean: number[];
-  std: number[];
-}
-
-/** Per-column mean and std over the given columns of all blocks (std 1 for a constant column). */
-export function fitStandardizer(blocks: Float32Array[], width: number, offset: number, cols: number): Standardizer {
-  const mean = new Array<number>(cols).fill(0);
-  const sq = new Array<number>(cols).fill(0);
-  let n = 0;
-  for (const b of blocks) {
-    for (let i = 0; i < b.length; i += width) {
-      for (let j = 0; j < cols; j++) {
-        const v = b[i + offset + j];
-        mean[j] += v;
-        sq[j] += v * v;
-      }
-      n++;
-    }
-  }
-  const std = mean.map((m, j) => {
-    const mu = m / n;
-    const s = Math.sqrt(Math.max(0, sq[j] / n - mu * mu));
-    return s > 1e-8 * Math.max(1, Math.abs(mu)) ? s : 1;
-  });
-  return { mean: mean.map((m) => m / n), std };
-}
-
-/** Columns [offset, offset + cols) of row-major rows, standardised, as an n × cols block. */
-export function standardize(rows: Float32Array, width: number, offset: number, st: Standardizer): Float32Array {
-  const cols = st.mean.length;
-  const n = rows.length / width;
-  const out = new Float32Array(n * cols);
-  for (let i = 0; i < n; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = (rows[i * width + offset + j] - st.mean[j]) / st.std[j];
-  return out;
-}
-
-/** Standardised outputs y (n × D) back into rows of width D + C, the condition copied from `rows`. */
-export function destandardizeInto(y: Float32Array, rows: Float32Array, dim: number, width: number, st: Standardizer): Float32Array {
-  const out = Float32Array.from(rows);
-  const n = rows.length / width;
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * width + j] = y[i * dim + j] * st.std[j] + st.mean[j];
-  return out;
 }
 
 /** The condition block a network sees: class ids for categorical, standardised x otherwise. */
@@ -306,10 +262,8 @@ export function checkStoredSettings(
   if (!Array.isArray(times) || times.length !== info.anchors.length || times.some((t, k) => typeof t !== 'number' || (k > 0 && !(t > times[k - 1])))) {
     throw bad(`needs ${info.anchors.length} increasing anchor times`);
   }
-  const sized = (st: Standardizer | null | undefined, n: number) =>
-    !!st && Array.isArray(st.mean) && Array.isArray(st.std) && st.mean.length === n && st.std.length === n && st.std.every((s) => s > 0);
-  if (!sized(config.yStd, info.dim)) throw bad(`lacks the output standardisation for ${info.dim} columns`);
-  if (info.cond > 0 && !info.categorical && !sized(config.xStd, info.cond)) throw bad(`lacks the condition standardisation for ${info.cond} columns`);
+  checkStandardizer(config.yStd, info.dim, `${what} model: config.json output columns`);
+  if (info.cond > 0 && !info.categorical) checkStandardizer(config.xStd, info.cond, `${what} model: config.json condition columns`);
 }
 
 /**

@@ -18,20 +18,17 @@ import {
   conditionBlock,
   conditionSpec,
   conditionTensor,
-  destandardizeInto,
-  fitStandardizer,
   hiddenLayers,
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
   requireTensor,
-  standardize,
   storedAnchorRows,
   timeOf,
   trainLoop,
-  type Standardizer,
   SingleNetModel,
 } from './common.js';
+import { destandardizeInto, fitStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 
 export interface DirectOptions extends CommonFitOptions {
   /** Adam steps (default 1000). */

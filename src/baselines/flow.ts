@@ -21,21 +21,18 @@ import {
   checkTrainingSet,
   conditionBlock,
   conditionSpec,
-  destandardizeInto,
-  fitStandardizer,
   hiddenLayers,
   positiveInt,
   positiveNumber,
   INFERENCE_CHUNK,
   requireTensor,
-  standardize,
   storedAnchorRows,
   timeFeatures,
   TIME_FEATURES,
   trainLoop,
-  type Standardizer,
   SingleNetModel,
 } from './common.js';
+import { destandardizeInto, fitStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 import { pairAnchors, type AnchorBlock, type Pairing } from './pairing.js';
 
 /** Number of bend coefficients per output dimension in an interpolant. */

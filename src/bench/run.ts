@@ -5,11 +5,11 @@
  */
 import { fitModel, BASELINES, isClotPreset } from '../methods/registry.js';
 import { initEngine } from '../engine/index.js';
-import { CLOT_PRESETS, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
+import { CLOT_PRESETS, mergeOptions, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { getTask, type PreparedTask, type TaskName, type TaskOptions, type TaskSpec } from './tasks.js';
 
 /** A short CLOT schedule for development and smoke runs (`--quick`); scores mean little. */
-export const QUICK_CLOT = { steps: 0, splinePretrainSteps: 20, mapSteps: 30, couplingRounds: 1, metricStepsPerRound: 5, splineRefitSteps: 5 };
+export const QUICK_CLOT = { spline: { pretrainSteps: 20, refitSteps: 5 }, maps: { steps: 30 }, metric: { stepsPerRound: 5 } };
 /** The same idea for the baselines. */
 export const QUICK_BASELINE = { steps: 30, interpolantSteps: 10 };
 
@@ -73,8 +73,8 @@ export interface RunOptions {
 
 /** The options a method is fitted with on a task: the paper's CLOT settings for CLOT presets. */
 export function fitOptionsFor(spec: TaskSpec, method: string, options: RunOptions): Record<string, unknown> {
-  if (isClotPreset(method)) return { ...spec.clot, ...(options.quick ? QUICK_CLOT : {}), ...options.fit, seed: options.seed };
-  if ((BASELINES as readonly string[]).includes(method)) return { ...(options.quick ? QUICK_BASELINE : {}), ...options.fit, seed: options.seed };
+  if (isClotPreset(method)) return mergeOptions(spec.clot, options.quick ? QUICK_CLOT : {}, options.fit, { seed: options.seed });
+  if ((BASELINES as readonly string[]).includes(method)) return mergeOptions(options.quick ? QUICK_BASELINE : {}, options.fit, { seed: options.seed });
   throw new Error(`unknown method '${method}'; valid methods: ${[...CLOT_PRESETS, ...BASELINES].join(', ')}`);
 }
 

@@ -21,7 +21,7 @@ import { semicircleDataset } from './semicircles.js';
 export const SAMPLE_TARGET_ROWS_PER_SECOND = 100_000;
 
 /** Training settings of the benchmark model: default architecture, a few steps of each phase. */
-const QUICK_FIT = { seed: 0, steps: 2, splinePretrainSteps: 10, mapSteps: 20, couplingRounds: 1, metricStepsPerRound: 5, splineRefitSteps: 5, couplingCap: 50 };
+const QUICK_FIT = { seed: 0, spline: { pretrainSteps: 10, refitSteps: 5 }, maps: { steps: 20 }, metric: { stepsPerRound: 5 }, couplings: { cap: 50 } };
 
 export interface TimedCase {
   case: string;

@@ -6,6 +6,7 @@
  */
 import type { MethodRun, ReferenceRun, SeedScores, TaskResult } from './run.js';
 import { methodLabel } from '../methods/registry.js';
+import { flattenOptions } from '../surrogate/index.js';
 import { getTask, type MetricSpec } from './tasks.js';
 
 /** Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom. */
@@ -63,7 +64,7 @@ export interface TaskTable {
   levels: number[];
   seeds: number[];
   metrics: MetricSpec[];
-  clotSettings: Record<string, number | string>;
+  clotSettings: Record<string, unknown>;
   details: Record<string, unknown>;
   rows: TableRow[];
 }
@@ -123,7 +124,7 @@ export function buildTaskTable(result: TaskResult): TaskTable {
     levels: result.levels,
     seeds: result.seeds,
     metrics: spec.metrics,
-    clotSettings: { ...spec.clot },
+    clotSettings: flattenOptions(spec.clot as Record<string, unknown>),
     details: result.details,
     rows,
   };

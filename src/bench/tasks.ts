@@ -17,6 +17,7 @@ import {
   semicircleNll,
   SEMICIRCLE_HELD_OUT,
 } from '../eval/index.js';
+import type { ClotOptions } from '../surrogate/index.js';
 import { semicircleDataset, semicircleTruth, SEMICIRCLE_PER_CLASS } from './semicircles.js';
 import { ensureFamily, FAMILIES, FAMILY_NAMES, readCachedFamily, type FamilyName, type FamilySize } from '../families/index.js';
 
@@ -31,20 +32,8 @@ export interface MetricSpec {
   description: string;
 }
 
-/**
- * CLOT settings for a task, passed to CLOT presets only. Bandwidths are the paper's (method.md §2.2).
- * α: the paper's values are for the reference action form; hti's default paper form weighs U by ds,
- * so its α is larger for the same pull toward the data (measured on semicircles, seeds 1–2: α 0.15 gave W2² 0.027–0.039 at t = .25, .75; 0.05 left off-circle stragglers, 0.3 over-concentrated).
- */
-export interface ClotSettings {
-  /** Absent (as for generated families): the fit's defaults. */
-  alpha?: number;
-  bandwidth?: number;
-  condBandwidth?: number;
-  actionForm?: 'reference' | 'paper';
-  splinePretrainSteps?: number;
-  splineRefitSteps?: number;
-}
+/** CLOT settings for a task, passed to CLOT presets only (grouped as in ClotOptions, standardised units). */
+export type ClotSettings = Omit<ClotOptions, 'seed' | 'onProgress' | 'preset'>;
 
 /** A trivial surrogate scored like a method: one prediction per held-out level. */
 export interface ReferenceRows {
@@ -136,7 +125,7 @@ const semicircles: TaskSpec = {
     { key: 'nll', label: 'NLL', description: '−mean log p(y | t, c) under the true law (truth ≈ −0.89)' },
     { key: 'cd', label: 'CD', description: 'mean | ‖y − centre‖ − 1 | (truth ≈ 0.040; 0 = collapsed onto the circle)' },
   ],
-  clot: { alpha: 0.15, bandwidth: 0.05 },
+  clot: { potential: { alpha: 0.15 } },
   paper: {
     nll: { full: -0.662, 'euclidean-potential': -0.532, 'k-theta': 23.0, euclidean: 105.7 },
     cd: { full: 0.016, 'euclidean-potential': 0.016, 'k-theta': 0.158, euclidean: 0.323 },
@@ -177,7 +166,7 @@ const dropout2moons: TaskSpec = {
   // 600 map steps, mean W.D. 0.060 / 0.067 / 0.065 / 0.066 over seeds 0–3 (α 0.01: 0.079 / 0.101 /
   // 0.089 over seeds 0–2 with 128-sample couplings; α 0.03: 0.062 / 0.071 / 0.067 with map lr 3e-3;
   // 0.05 and 0.1 worse).
-  clot: { alpha: 0.02, bandwidth: 0.2, actionForm: 'reference', splinePretrainSteps: 300, splineRefitSteps: 150 },
+  clot: { actionForm: 'reference', potential: { alpha: 0.02 }, spline: { pretrainSteps: 300, refitSteps: 150 } },
   paper: { w2: { 'euclidean-potential': 0.06, full: 0.079 } },
   prepare(seed, options) {
     const ds = loadShared(options, 'dropout_2moons');
@@ -223,7 +212,7 @@ const cancerReward: TaskSpec = {
     { key: 'w2', label: W2_LABEL, description: 'per test state: exact OT cost between the 10 pushed and the 10 true actions, mean over states' },
     { key: 'mse', label: 'MSE', description: 'per test state: squared error of the mean action, mean over states and action dims' },
   ],
-  clot: { alpha: 0.01, bandwidth: 1.0, condBandwidth: 1.0 },
+  clot: {},
   paper: {},
   prepare(seed, options) {
     const ds = loadShared(options, 'cancer_reward');

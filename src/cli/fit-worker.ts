@@ -3,23 +3,19 @@
  * only renders progress and answers Ctrl-C (by terminating this worker).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initEngine } from '../engine/index.js';
-import { fitModel } from '../methods/registry.js';
-import type { FitJob, FitMessage } from './fit.js';
+import { runFitJob, type FitJob, type FitMessage } from './fit.js';
 
 function post(m: FitMessage): void {
   parentPort!.postMessage(m);
 }
 
 async function run(job: FitJob): Promise<void> {
-  await initEngine();
-  const model = await fitModel(job.method, job.train, { ...job.options, onProgress: (progress) => post({ type: 'progress', progress }) });
-  try {
-    await model.save(job.staging);
-    post({ type: 'done', info: model.info });
-  } finally {
-    model.dispose();
-  }
+  const info = await runFitJob(
+    job,
+    (progress) => post({ type: 'progress', progress }),
+    (line) => post({ type: 'log', line }),
+  );
+  post({ type: 'done', info });
 }
 
 if (parentPort) {

@@ -11,8 +11,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_PRESETS, PRESET_SETTINGS, type FitProgress, type ModelInfo } from '../surrogate/index.js';
-import { fitModel, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
+import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
 import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
 
@@ -41,22 +42,26 @@ interface FitCliOptions {
   lr?: number;
   hidden?: number[];
   splineWidth?: number;
-  ctIterations?: number;
   potentialCap?: number;
   json?: boolean;
   quiet?: boolean;
+  select: SelectMode;
 }
 
-/** What the worker needs: the training set, the method and its options, and where to save. */
+/** What the worker needs: the data, anchors and rows, the method and its options, and where to save. */
 export interface FitJob {
-  train: Dataset;
+  data: Dataset;
+  anchors?: number[];
+  rows?: [number, number];
   method: string;
   options: FitModelOptions;
+  select: SelectMode;
   staging: string;
 }
 
 export type FitMessage =
   | { type: 'progress'; progress: FitProgress }
+  | { type: 'log'; line: string }
   | { type: 'done'; info: ModelInfo }
   | { type: 'error'; message: string };
 
@@ -69,6 +74,11 @@ export function numberList(value: string): number[] {
   const nums = parts.map(Number);
   if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.5,1');
   return nums;
+}
+
+function selectMode(value: string): SelectMode {
+  if (!(SELECT_MODES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SELECT_MODES.join(', ')}`);
+  return value as SelectMode;
 }
 
 function widthList(value: string): number[] {
@@ -87,27 +97,40 @@ function rowRange(value: string): [number, number] {
 
 // ---- from CLI flags to fit options ----
 
-/** CLI flag → CLOT option, for the knobs only CLOT has. */
-const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method'>, string, string][] = [
-  ['metric', 'metric', '--metric'],
-  ['potential', 'potential', '--potential/--no-potential'],
-  ['alpha', 'alpha', '--alpha'],
-  ['bandwidth', 'bandwidth', '--bandwidth'],
-  ['condBandwidth', 'condBandwidth', '--cond-bandwidth'],
-  ['couplingCap', 'couplingCap', '--coupling-cap'],
-  ['couplingRounds', 'couplingRounds', '--coupling-rounds'],
-  ['metricSteps', 'metricStepsPerRound', '--metric-steps'],
-  ['mapSteps', 'mapSteps', '--map-steps'],
-  ['splineSteps', 'splinePretrainSteps', '--spline-steps'],
-  ['splineRefitSteps', 'splineRefitSteps', '--spline-refit-steps'],
+/** CLI flag → where it goes in the CLOT options (group.key), for the knobs only CLOT has. */
+const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string, string][] = [
+  ['metric', 'metric.kind', '--metric'],
+  ['metricSteps', 'metric.stepsPerRound', '--metric-steps'],
+  ['potential', 'potential.enabled', '--potential/--no-potential'],
+  ['alpha', 'potential.alpha', '--alpha'],
+  ['bandwidth', 'potential.bandwidth', '--bandwidth'],
+  ['condBandwidth', 'potential.condBandwidth', '--cond-bandwidth'],
+  ['potentialCap', 'potential.cap', '--potential-cap'],
+  ['couplingCap', 'couplings.cap', '--coupling-cap'],
+  ['couplingRounds', 'couplings.rounds', '--coupling-rounds'],
+  ['mapSteps', 'maps.steps', '--map-steps'],
+  ['splineSteps', 'spline.pretrainSteps', '--spline-steps'],
+  ['splineRefitSteps', 'spline.refitSteps', '--spline-refit-steps'],
+  ['splineWidth', 'spline.width', '--spline-width'],
   ['actionForm', 'actionForm', '--action-form'],
-  ['splineWidth', 'splineWidth', '--spline-width'],
-  ['ctIterations', 'ctIterations', '--ct-iterations'],
-  ['potentialCap', 'potentialCap', '--potential-cap'],
 ];
 
-/** The options object handed to `fitModel`; CLOT-only flags with a baseline are an error. */
-export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | 'method'>): FitModelOptions {
+/** Flags the baselines take that CLOT does not (CLOT's schedule has its own step flags). */
+const BASELINE_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string][] = [
+  ['steps', '--steps'],
+  ['equalSpacing', '--equal-spacing'],
+];
+
+/** Set `value` at a dotted path ('maps.steps') of a plain options object. */
+function setPath(out: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = out;
+  for (const k of keys.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>;
+  node[keys[keys.length - 1]] = value;
+}
+
+/** The options object handed to `fitModel`; a flag the method has no use for is an error. */
+export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | 'method' | 'select'>): FitModelOptions {
   if (!isMethod(method)) throw new Error(`unknown method '${method}'; valid methods: ${METHODS.join(', ')}`);
   const clot = (CLOT_PRESETS as string[]).includes(method);
   if (o.metric !== undefined && !(METRIC_KINDS as string[]).includes(o.metric)) {
@@ -118,18 +141,40 @@ export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | '
   }
   const out: FitModelOptions = {};
   const set = (key: string, value: unknown) => {
-    if (value !== undefined) out[key] = value;
+    if (value !== undefined) setPath(out, key, value);
   };
   set('seed', o.seed);
-  set('steps', o.steps);
-  set('equalSpacing', o.equalSpacing ? true : undefined);
-  set('lr', o.lr);
-  set('hidden', o.hidden);
-  set(clot ? 'batchSize' : 'batch', o.batchSize);
+  if (clot) {
+    for (const [flag, name] of BASELINE_ONLY) {
+      if (o[flag] !== undefined) throw new Error(`${name} applies to the baselines (${BASELINES.join(', ')}), not to CLOT ('${method}'); CLOT's schedule is set by --spline-steps, --map-steps and --metric-steps`);
+    }
+    set('maps.lr', o.lr);
+    set('maps.hidden', o.hidden);
+    set('maps.batch', o.batchSize);
+    set('spline.batch', o.batchSize);
+  } else {
+    set('steps', o.steps);
+    set('equalSpacing', o.equalSpacing ? true : undefined);
+    set('lr', o.lr);
+    set('hidden', o.hidden);
+    set('batch', o.batchSize);
+  }
   for (const [flag, key, name] of CLOT_ONLY) {
     if (o[flag] === undefined) continue;
     if (!clot) throw new Error(`${name} applies to the CLOT methods (${CLOT_PRESETS.join(', ')}), not to '${method}'`);
     set(key, o[flag]);
+  }
+  if (clot) {
+    // A flag that would change nothing for this preset is refused, not silently ignored.
+    const settings = out as ClotOptions;
+    const preset = PRESET_SETTINGS[method as ClotPreset];
+    const resolved = { metric: { kind: settings.metric?.kind ?? preset.metric }, potential: { enabled: settings.potential?.enabled ?? preset.potential } };
+    const idle = idleSettings(settings, resolved as Parameters<typeof idleSettings>[1]);
+    if (idle.length) {
+      const flag = CLOT_ONLY.find(([, key]) => key === idle[0])?.[2] ?? idle[0];
+      const why = idle[0].startsWith('potential.') ? 'the density potential, which is off' : 'a learned metric, but the metric is Euclidean';
+      throw new Error(`${flag} changes nothing here: it applies to ${why} for '${method}'`);
+    }
   }
   return out;
 }
@@ -177,7 +222,7 @@ function publish(staging: string, out: string): void {
 const WORKER_FILE = fileURLToPath(new URL('./fit-worker.js', import.meta.url));
 
 /** Fit in a worker thread; resolves with the saved model's info once `job.staging` is complete. */
-function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker: (w: Worker) => void): Promise<ModelInfo> {
+function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, log: (line: string) => void, onWorker: (w: Worker) => void): Promise<ModelInfo> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_FILE, { workerData: job });
     onWorker(worker);
@@ -189,6 +234,7 @@ function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker
     };
     worker.on('message', (m: FitMessage) => {
       if (m.type === 'progress') onProgress(m.progress);
+      else if (m.type === 'log') log(m.line);
       else if (m.type === 'done') finish(() => resolve(m.info));
       else finish(() => reject(new Error(m.message)));
     });
@@ -197,10 +243,10 @@ function fitInWorker(job: FitJob, onProgress: (p: FitProgress) => void, onWorker
   });
 }
 
-/** Fit in this thread (when running from TypeScript sources, where a worker cannot load the file). */
-async function fitHere(job: FitJob, onProgress: (p: FitProgress) => void): Promise<ModelInfo> {
+/** Fit (with selection) and save into the staging directory; shared by the worker and this thread. */
+export async function runFitJob(job: FitJob, onProgress: (p: FitProgress) => void, log: (line: string) => void): Promise<ModelInfo> {
   await initEngine();
-  const model = await fitModel(job.method, job.train, { ...job.options, onProgress });
+  const { model } = await fitSelected(job.method, job.data, { select: job.select, anchors: job.anchors, rows: job.rows, fit: job.options, onProgress, log });
   try {
     await model.save(job.staging);
     return model.info;
@@ -214,7 +260,8 @@ export function finalLosses(training: Record<string, unknown> | undefined): Reco
   const out: Record<string, number | number[]> = {};
   for (const [k, v] of Object.entries(training ?? {})) {
     if (!/(loss|cost|action)$/i.test(k)) continue;
-    if (typeof v === 'number' || (Array.isArray(v) && v.every((x) => typeof x === 'number'))) out[k] = v as number | number[];
+    // Only finite figures: a loss a configuration does not have (NaN) is left out, not printed.
+    if ((typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))) out[k] = v as number | number[];
   }
   return out;
 }
@@ -222,7 +269,7 @@ export function finalLosses(training: Record<string, unknown> | undefined): Reco
 function savedOptions(out: string): Record<string, unknown> {
   try {
     const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { options?: Record<string, unknown> };
-    const { standardizer: _s, ...options } = config.options ?? {};
+    const { scaling: _s, ...options } = config.options ?? {};
     void _s;
     return options;
   } catch {
@@ -232,6 +279,23 @@ function savedOptions(out: string): Record<string, unknown> {
 
 function shortNumber(v: number): string {
   return String(Number(v.toPrecision(4)));
+}
+
+/** The selection and the held-out comparison, as printed after the summary line. */
+export function reportLines(info: ModelInfo): string[] {
+  const selection = info.training?.selection as SelectionSummary | undefined;
+  const report = info.training?.report as FitReport | undefined;
+  const lines: string[] = [];
+  const where = (kind: string, levels: number[]) => `${kind === 'validation' ? 'validation levels' : 'left-out anchors'} ${levels.join(', ')}`;
+  if (selection?.chosen) {
+    const others = selection.candidates.map((c) => `${c.name} ${shortNumber(c.mean)}`).join(', ');
+    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen} (candidates: ${others})`);
+  }
+  if (report && report.levels.length) {
+    const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');
+    lines.push(`held-out W2² on ${where(report.heldOut, report.levels)}: surrogate ${shortNumber(report.model.mean)}; ${refs}`);
+  }
+  return lines;
 }
 
 function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: number): string {
@@ -246,7 +310,7 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
 }
 
 async function fitAction(data: string, o: FitCliOptions): Promise<void> {
-  const { out: outArg, method, json, quiet, meta, anchors, rows, ...flags } = o;
+  const { out: outArg, method, json, quiet, meta, anchors, rows, select, ...flags } = o;
   const fitOptions = buildFitOptions(method, flags);
   const out = path.resolve(outArg);
   checkOutTarget(out);
@@ -255,7 +319,7 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   const rowCounts = train.levels.map((_, t) => rowCount(train, t));
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const staging = path.join(path.dirname(out), `.${path.basename(out)}.fit-${process.pid}-${Date.now().toString(36)}`);
-  const job: FitJob = { train, method, options: fitOptions, staging };
+  const job: FitJob = { data: ds, anchors, rows, method, options: fitOptions, select, staging };
 
   const display = quiet ? null : new ProgressDisplay();
   let worker: Worker | null = null;
@@ -276,8 +340,13 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   const started = performance.now();
   try {
     const onProgress = (p: FitProgress) => display?.update(p);
+    const log = (line: string) => {
+      if (quiet) return;
+      display?.stop();
+      process.stderr.write(`hti fit: ${line}\n`);
+    };
     const fromSources = !fs.existsSync(WORKER_FILE);
-    const info = fromSources ? await fitHere(job, onProgress) : await fitInWorker(job, onProgress, (w) => (worker = w));
+    const info = fromSources ? await runFitJob(job, onProgress, log) : await fitInWorker(job, onProgress, log, (w) => (worker = w));
     display?.stop();
     publish(staging, out);
     done = true;
@@ -295,16 +364,20 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
         classes: info.classes,
         anchors: info.anchors,
         rows: rowCounts,
-        fitSeconds: typeof training.fitSeconds === 'number' ? training.fitSeconds : seconds,
-        wallSeconds: seconds,
+        fitSeconds: seconds,
         finalLosses: finalLosses(training),
+        selection: training.selection,
+        report: training.report,
         training,
         options: savedOptions(out),
       };
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     } else {
       process.stdout.write(summaryLine(out, info, rowCounts, seconds) + '\n');
+      for (const line of reportLines(info)) process.stdout.write(line + '\n');
     }
+    const warning = (info.training?.report as FitReport | undefined)?.warning;
+    if (warning) process.stderr.write(`warning: ${warning}\n`);
   } catch (err) {
     display?.stop();
     removeStaging(staging);
@@ -325,28 +398,28 @@ export function registerFit(program: Command): void {
     .option('--anchors <list>', 'anchor λ values, comma-separated (default: the sidecar\'s anchors)', numberList)
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')
+    .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', selectMode, 'auto')
     .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')
-    .option('--alpha <a>', 'weight α of the density potential', nonNegativeNumber)
-    .option('--bandwidth <h>', 'output-space KDE bandwidth h_y (default: from the data)', positiveNumber)
-    .option('--cond-bandwidth <h>', 'condition-space bandwidth h_x for continuous conditions (default: Scott\'s rule)', positiveNumber)
-    .option('--steps <n>', 'training steps (CLOT: dual steps after the warm start)', nonNegativeInt)
-    .option('--seed <n>', 'seed of every random choice', nonNegativeInt)
-    .option('--equal-spacing', 'anchor times k/K (as the reference code) instead of the real λ spacing')
-    .option('--batch-size <n>', 'samples per training batch', positiveInt)
-    .option('--coupling-cap <n>', 'CLOT: samples per condition group in the warm-start couplings', positiveInt)
-    .option('--coupling-rounds <n>', 'CLOT: rounds of couplings → metric steps → spline refit', positiveInt)
-    .option('--metric-steps <n>', 'CLOT: metric steps per coupling round', nonNegativeInt)
-    .option('--map-steps <n>', 'CLOT: regression steps fitting the maps to the couplings', nonNegativeInt)
-    .option('--spline-steps <n>', 'CLOT: spline network pre-fit steps', nonNegativeInt)
-    .option('--spline-refit-steps <n>', 'CLOT: steps of each spline refit', nonNegativeInt)
-    .option('--action-form <form>', `CLOT: ${ACTION_FORMS.join(' | ')}`)
-    .option('--lr <rate>', 'learning rate of the main networks', positiveNumber)
-    .option('--hidden <widths>', 'hidden layer widths, e.g. 64,64', widthList)
-    .option('--spline-width <n>', 'CLOT: width of the spline network', positiveInt)
-    .option('--ct-iterations <n>', 'CLOT: L-BFGS iterations per c-transform', positiveInt)
-    .option('--potential-cap <n>', 'CLOT: reference points kept per path by the density potential', positiveInt)
+    .option('--alpha <a>', `CLOT: weight α of the density potential (default ${CLOT_DEFAULTS.potential.alpha})`, nonNegativeNumber)
+    .option('--bandwidth <h>', 'CLOT: KDE bandwidth h_y in standardised output units (default: the median 7th-neighbour distance)', positiveNumber)
+    .option('--cond-bandwidth <h>', "CLOT: condition bandwidth h_x in standardised units, continuous conditions (default: Scott's rule)", positiveNumber)
+    .option('--steps <n>', 'baselines: training steps (default: the method\'s own)', nonNegativeInt)
+    .option('--seed <n>', 'seed of every random choice (default 0)', nonNegativeInt)
+    .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
+    .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
+    .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)
+    .option('--coupling-rounds <n>', `CLOT, learned metrics: rounds of couplings → metric steps → spline refit (default ${CLOT_DEFAULTS.couplings.rounds})`, positiveInt)
+    .option('--metric-steps <n>', `CLOT, learned metrics: metric steps per coupling round (default ${CLOT_DEFAULTS.metric.stepsPerRound})`, nonNegativeInt)
+    .option('--map-steps <n>', `CLOT: regression steps fitting the maps to the couplings (default ${CLOT_DEFAULTS.maps.steps})`, nonNegativeInt)
+    .option('--spline-steps <n>', `CLOT: spline network pre-fit steps (default ${CLOT_DEFAULTS.spline.pretrainSteps})`, nonNegativeInt)
+    .option('--spline-refit-steps <n>', `CLOT: steps of each spline refit (default ${CLOT_DEFAULTS.spline.refitSteps})`, nonNegativeInt)
+    .option('--action-form <form>', `CLOT: action form of the transport cost, ${ACTION_FORMS.join(' | ')} (default ${CLOT_DEFAULTS.actionForm})`)
+    .option('--lr <rate>', 'learning rate (CLOT: of the maps T_k; baselines: of their network)', positiveNumber)
+    .option('--hidden <widths>', 'hidden layer widths, e.g. 64,64 (CLOT: of the maps T_k)', widthList)
+    .option('--spline-width <n>', `CLOT: width of the spline network (default ${CLOT_DEFAULTS.spline.width})`, positiveInt)
+    .option('--potential-cap <n>', `CLOT: mixture components kept per path by the density potential (default ${CLOT_DEFAULTS.potential.cap})`, positiveInt)
     .option('--json', 'print a machine-readable summary (fit seconds, final losses, options)')
     .option('--quiet', 'no progress output')
     .action(fitAction);

@@ -5,3 +5,4 @@ export * from './load.js';
 export * from './summary.js';
 export * from './arrays.js';
 export * from './bundled.js';
+export * from './standardize.js';

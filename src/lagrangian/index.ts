@@ -2,3 +2,4 @@ export * from './spline.js';
 export * from './metric.js';
 export * from './potential.js';
 export * from './action.js';
+export * from './linalg.js';

@@ -33,6 +33,18 @@ export function methodLabel(method: string): string {
   return isClotPreset(method) ? PRESET_SETTINGS[method].label : BASELINE_LABELS[method as Baseline] ?? method;
 }
 
+/**
+ * The preset that `settings` turn `preset` into: its metric family, with the density potential on
+ * or off as the settings say (e.g. 'full' without the potential is 'k-theta').
+ */
+export function presetFor(preset: ClotPreset, settings: ClotOptions): ClotPreset {
+  const base = PRESET_SETTINGS[preset];
+  const metric = settings.metric?.kind ?? base.metric;
+  const potential = settings.potential?.enabled ?? base.potential;
+  const found = (Object.keys(PRESET_SETTINGS) as ClotPreset[]).find((p) => PRESET_SETTINGS[p].metric === metric && PRESET_SETTINGS[p].potential === potential);
+  return found ?? preset;
+}
+
 function unknownMethod(method: string): Error {
   return new Error(`unknown method '${method}'; valid methods: ${METHODS.join(', ')}`);
 }

@@ -1,6 +1,7 @@
 import { Rng, type NamedArray } from '../engine/index.js';
 import { joinColumns, splitColumns, type Dataset } from '../data/dataset.js';
 import { concatArrays, pickRows } from '../data/arrays.js';
+import { fitStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 import type { ModelInfo } from './model.js';
 
 /** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
@@ -35,36 +36,21 @@ export function dataBounds(y: Float32Array, dim: number): [number, number][] {
 }
 
 function meanStd(v: Float32Array, width: number): { mean: number[]; std: number[] } {
-  const n = v.length / Math.max(width, 1);
-  const mean = new Array(width).fill(0);
-  const sq = new Array(width).fill(0);
-  for (let i = 0; i < v.length; i++) mean[i % width] += v[i] / n;
-  for (let i = 0; i < v.length; i++) sq[i % width] += (v[i] - mean[i % width]) ** 2 / n;
-  return { mean, std: sq.map((s) => Math.max(Math.sqrt(s), 1e-6)) };
+  const st = fitStandardizer([v], width, 0, width);
+  return { mean: st.mean, std: st.std };
 }
 
-/** Fixed affine standardisation of outputs and (continuous) conditions, stored with the model. */
-export class Standardizer {
-  constructor(
-    readonly yMean: number[],
-    readonly yStd: number[],
-    readonly xMean: number[],
-    readonly xStd: number[],
-  ) {}
+/** How CLOT standardises a dataset: outputs always, conditions when continuous (class ids stay ids). */
+export interface ClotScaling {
+  y: Standardizer;
+  x: Standardizer | null;
+}
 
-  static fit(anchors: AnchorData): Standardizer {
-    const y = meanStd(anchors.pooledY, anchors.dim);
-    const x = anchors.cond > 0 && !anchors.categorical ? meanStd(anchors.pooledX, anchors.cond) : { mean: [], std: [] };
-    return new Standardizer(y.mean, y.std, x.mean, x.std);
-  }
-
-  toJSON() {
-    return { yMean: this.yMean, yStd: this.yStd, xMean: this.xMean, xStd: this.xStd };
-  }
-
-  static fromJSON(j: { yMean: number[]; yStd: number[]; xMean: number[]; xStd: number[] }): Standardizer {
-    return new Standardizer(j.yMean, j.yStd, j.xMean, j.xStd);
-  }
+export function fitScaling(a: AnchorData): ClotScaling {
+  return {
+    y: fitStandardizer([a.pooledY], a.dim, 0, a.dim),
+    x: a.cond > 0 && !a.categorical ? fitStandardizer([a.pooledX], a.cond, 0, a.cond) : null,
+  };
 }
 
 /** The training anchors, split into outputs and conditions, with class indices. */
@@ -125,6 +111,13 @@ export class AnchorData {
   static fromDataset(ds: Dataset): AnchorData {
     const parts = ds.data.map((rows) => splitColumns(rows, ds.dim, ds.cond));
     return new AnchorData(ds.levels.slice(), parts.map((p) => p.y), parts.map((p) => p.x), ds.dim, ds.cond, ds.categorical, ds.classes);
+  }
+
+  /** The same anchors in standardised units (outputs, and continuous conditions). */
+  standardized(scaling: ClotScaling): AnchorData {
+    const y = this.y.map((v) => standardize(v, this.dim, 0, scaling.y));
+    const x = scaling.x ? this.x.map((v) => standardize(v, this.cond, 0, scaling.x!)) : this.x;
+    return new AnchorData(this.lambdas, y, x, this.dim, this.cond, this.categorical, this.classes);
   }
 
 

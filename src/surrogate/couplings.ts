@@ -1,20 +1,16 @@
-import { concatArrays } from '../data/arrays.js';
+import { concatArrays, pickRows } from '../data/arrays.js';
 import { tf, Rng } from '../engine/index.js';
 import { disposeReferences } from '../lagrangian/index.js';
-import { solveAssignmentWithDuals } from '../ot/exact.js';
+import { solveAssignment } from '../ot/exact.js';
 import type { AnchorData } from './anchors.js';
 import type { ClotNetworks } from './clot.js';
 
-/** Matched pairs (y → ŷ) of one anchor pair, with the discrete dual potential at each ŷ. */
+/** Matched pairs (y → ŷ) of one anchor pair, in standardised units, with the sources' conditions. */
 export interface Coupling {
   k: number;
   y: Float32Array;
   x: Float32Array;
   yHat: Float32Array;
-  /** Condition of each matched target (equal to x except for joint-cost matching). */
-  xHat: Float32Array;
-  /** Dual potential v at each matched target, centred within its group. */
-  potential: Float64Array;
 }
 
 /** Paths evaluated per batched action call when filling a cost matrix. */
@@ -130,41 +126,24 @@ function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng): Group[
 export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng): Coupling {
   const a = nets.anchors;
   const { dim, cond } = a;
-  const groups = matchingGroups(a, k, cap, rng);
   const ys: Float32Array[] = [];
   const xs: Float32Array[] = [];
   const yHats: Float32Array[] = [];
-  const xHats: Float32Array[] = [];
-  const pots: Float64Array[] = [];
-  for (const g of groups) {
+  for (const g of matchingGroups(a, k, cap, rng)) {
     const src = a.gather(k, g.src);
     const dst = a.gather(k + 1, g.dst);
-    const m = g.src.length;
     const cost = pairwiseCosts(nets, src.y, src.x, dst.y);
-    if (g.joint) addConditionPenalty(cost, src.x, dst.x, cond, nets.standardizer.xStd);
-    const { col4row, v } = solveAssignmentWithDuals(cost, m);
-    const yHat = new Float32Array(m * dim);
-    const xHat = new Float32Array(m * cond);
-    const pot = new Float64Array(m);
-    let vMean = 0;
-    for (let i = 0; i < m; i++) vMean += v[col4row[i]] / m;
-    for (let i = 0; i < m; i++) {
-      const j = col4row[i];
-      yHat.set(dst.y.subarray(j * dim, (j + 1) * dim), i * dim);
-      xHat.set(dst.x.subarray(j * cond, (j + 1) * cond), i * cond);
-      pot[i] = v[j] - vMean;
-    }
+    if (g.joint) addConditionPenalty(cost, src.x, dst.x, cond);
+    const assignment = solveAssignment(cost, g.src.length);
     ys.push(src.y);
     xs.push(src.x);
-    yHats.push(yHat);
-    xHats.push(xHat);
-    pots.push(pot);
+    yHats.push(pickRows(dst.y, dim, assignment));
   }
-  return { k, y: concatArrays(ys), x: concatArrays(xs), yHat: concatArrays(yHats), xHat: concatArrays(xHats), potential: concatArrays(pots) };
+  return { k, y: concatArrays(ys), x: concatArrays(xs), yHat: concatArrays(yHats) };
 }
 
-/** Add w · ‖x_i − x'_j‖² (standardised) with w large against the typical transport cost. */
-function addConditionPenalty(cost: Float64Array, xs: Float32Array, xt: Float32Array, cond: number, scale: number[]): void {
+/** Add w · ‖x_i − x'_j‖² (conditions standardised) with w large against the typical transport cost. */
+function addConditionPenalty(cost: Float64Array, xs: Float32Array, xt: Float32Array, cond: number): void {
   const m = xs.length / cond;
   const mt = xt.length / cond;
   const sorted = Float64Array.from(cost).sort();
@@ -173,7 +152,7 @@ function addConditionPenalty(cost: Float64Array, xs: Float32Array, xt: Float32Ar
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < mt; j++) {
       let d2 = 0;
-      for (let c = 0; c < cond; c++) d2 += ((xs[i * cond + c] - xt[j * cond + c]) / scale[c]) ** 2;
+      for (let c = 0; c < cond; c++) d2 += (xs[i * cond + c] - xt[j * cond + c]) ** 2;
       cost[i * mt + j] += w * d2;
     }
   }

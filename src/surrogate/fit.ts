@@ -1,13 +1,13 @@
 import { tf, Adam, adamW, Rng, learningRate, type ParamStore } from '../engine/index.js';
-import { disposeReferences, type PathContext } from '../lagrangian/index.js';
-import { cTransform, dualTrainingLoss } from '../ot/index.js';
+import { disposeReferences } from '../lagrangian/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { concatArrays, pickRows } from '../data/arrays.js';
-import { AnchorData, Standardizer } from './anchors.js';
+import { AnchorData, autoBandwidth, autoCondBandwidth, fitScaling } from './anchors.js';
 import { couplePair, type Coupling } from './couplings.js';
-import { ClotNetworks, ClotSurrogate, PRESET_SETTINGS, resolveClotOptions, type ClotOptions } from './clot.js';
+import { ClotNetworks, ClotSurrogate } from './clot.js';
+import { PRESET_SETTINGS, resolveClotOptions, type ClotOptions } from './options.js';
 
-/** One batch of transport problems for pair k, with its per-path context built once. */
+/** Endpoint pairs (z → ẑ) of anchor pair k with their conditions, in standardised units. */
 interface PairBatch {
   k: number;
   y: Float32Array;
@@ -16,19 +16,25 @@ interface PairBatch {
 }
 
 /**
- * Fit a CLOT surrogate on a dataset whose levels are the anchors (method.md §2.4–2.6), sized for
- * a CPU: minibatches, a few L-BFGS iterations warm-started from T_k, spline refits on short
- * schedules. Non-finite steps roll back to the last good state with a lower learning rate.
+ * Fit a CLOT surrogate on a dataset whose levels are the anchors (method.md §2), in standardised
+ * units:
+ *   1. the spline network is pre-fitted to least-action paths between random same-condition pairs;
+ *   2. exact couplings between adjacent anchors under the current Lagrangian cost, metric steps
+ *      that lower the coupled transport cost, a spline refit (repeated `couplings.rounds` times);
+ *   3. the maps T_k regressed onto the final couplings;
+ *   4. a final spline fit on the maps' own pairs (y, T_k(y)), which is what sampling follows.
+ * A non-finite state after a phase rolls back to the last good one.
  */
 export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<ClotSurrogate> {
-  const anchors = AnchorData.fromDataset(ds);
-  const opts = resolveClotOptions(options, anchors);
-  const onProgress = options.onProgress;
-  const nets = new ClotNetworks(anchors, opts, Standardizer.fit(anchors));
-  const trainer = new Trainer(nets, anchors, opts.seed, onProgress);
+  const raw = AnchorData.fromDataset(ds);
+  const scaling = fitScaling(raw);
+  const anchors = raw.standardized(scaling);
+  const opts = resolveClotOptions(options, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
+  const nets = new ClotNetworks(anchors, opts);
+  const trainer = new Trainer(nets, anchors, opts.seed, options.onProgress);
   try {
     const summary = await trainer.run();
-    return new ClotSurrogate(nets, { ...summary, label: PRESET_SETTINGS[opts.preset].label });
+    return new ClotSurrogate(nets, raw, scaling, { ...summary, label: PRESET_SETTINGS[opts.preset].label });
   } catch (err) {
     nets.dispose();
     throw err;
@@ -37,25 +43,11 @@ export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<C
   }
 }
 
-/** Coupled pairs per map-regression step, at least (600 steps of 256 measured on dropout_2moons). */
-const MAP_BATCH = 256;
-/**
- * Map-regression learning rate (constant, then decayed over the second half). Tail rows the
- * map underfits land off the data manifold (semicircles NLL outliers); 1e-2 fits more of them.
- * Measured over seeds: semicircles mean NLL −1.09 vs −0.99 (0–4), dropout_2moons mean W.D.
- * 0.0645 vs 0.0658 (0–3), cancer_reward W2² 2.020 vs 2.035 (0–2); 2e-2 is worse on the last two.
- */
-const MAP_LR = 1e-2;
-
 class Trainer {
   private readonly rng: Rng;
-  private readonly dualOpts: Adam[];
   private readonly splineOpt: Adam;
   private readonly metricOpt: Adam | null;
   private readonly start = Date.now();
-  private lastBatches: PairBatch[] = [];
-  private rollbacks = 0;
-  private evaluations = 0;
   private snapshot: Map<ParamStore, Map<string, Float32Array>> | null = null;
 
   constructor(
@@ -66,9 +58,8 @@ class Trainer {
   ) {
     this.rng = new Rng(seed).fork('training');
     const o = nets.options;
-    this.dualOpts = nets.pairs.map(() => adamW({ lr: o.lr, clipNorm: 10 }));
-    this.splineOpt = new Adam({ lr: o.splineLr, clipNorm: 1 });
-    this.metricOpt = nets.metric.net ? adamW({ lr: o.metricLr, clipNorm: 10 }) : null;
+    this.splineOpt = new Adam({ lr: o.spline.lr, clipNorm: 1 });
+    this.metricOpt = nets.metric.net ? adamW({ lr: o.metric.lr, clipNorm: 10 }) : null;
   }
 
   private elapsed(): number {
@@ -81,82 +72,63 @@ class Trainer {
 
   async run(): Promise<Record<string, unknown>> {
     const o = this.nets.options;
-    const pairs = this.nets.pairs.length;
-    let splineLoss = this.trainSpline(o.splinePretrainSteps, 'spline pre-fit', () => this.randomPairs());
-    // Warm start: exact discrete couplings under the current Lagrangian, alternated with metric
-    // steps and spline refits, then T_k and g_k fitted to the couplings.
-    let couplings: Coupling[] = [];
-    let metricLoss = NaN;
-    const rounds = this.metricOpt ? o.couplingRounds : 1;
-    const refit = this.metricOpt !== null && o.metricStepsPerRound > 0;
-    for (let r = 0; r < rounds; r++) {
-      couplings = this.nets.pairs.map((_, k) => couplePair(this.nets, k, o.couplingCap, this.rng));
-      this.report('couplings', r + 1, rounds, { cost: meanCouplingCost(this.nets, couplings) });
-      if (this.metricOpt && o.metricStepsPerRound > 0) {
-        for (let i = 0; i < o.metricStepsPerRound; i++) {
-          this.lastBatches = couplings.map((c) => this.subsample(c, o.batchSize));
-          metricLoss = this.metricStep();
-        }
-        this.report('metric', r + 1, rounds, { cost: metricLoss });
-      }
-      splineLoss = this.trainSpline(o.splineRefitSteps, 'spline refit', () => couplings.map((c) => this.subsample(c, o.batchSize)));
-      await tick();
-    }
-    if (refit) {
-      couplings = this.nets.pairs.map((_, k) => couplePair(this.nets, k, o.couplingCap, this.rng));
-    }
-    const mapLossWarm = this.fitMaps(couplings);
+    const pretrainAction = this.trainSpline(o.spline.pretrainSteps, 'spline pre-fit', () => this.randomPairs());
     this.takeSnapshot();
-    const history: { step: number; dual: number[]; map: number[] }[] = [];
-    let last = { dual: [] as number[], map: [] as number[] };
-    for (let step = 1; step <= o.steps; step++) {
-      const dual: number[] = [];
-      const map: number[] = [];
-      this.lastBatches = [];
-      for (let k = 0; k < pairs; k++) {
-        const r = this.dualStep(k);
-        dual.push(r.dual);
-        map.push(r.map);
-      }
-      last = { dual, map };
-      if (this.metricOpt && step % o.metricEvery === 0) metricLoss = this.metricStep();
-      if (step % o.splineRefitEvery === 0 && step < o.steps) {
-        splineLoss = this.trainSpline(o.splineRefitSteps, null, () => this.mappedPairs());
-      }
-      if (![...dual, ...map].every(Number.isFinite) || (step % 10 === 0 && !this.allFinite())) {
-        this.rollback(step, o.steps);
-        continue;
-      }
-      if (step % 10 === 0) this.takeSnapshot();
-      if (step % 10 === 0 || step === o.steps) history.push({ step, dual, map });
-      this.report('dual', step, o.steps, {
-        cost: -mean(dual),
-        map: mean(map),
-        ...(Number.isFinite(metricLoss) ? { metric: metricLoss } : {}),
-        spline: splineLoss,
-      });
-      await tick();
-    }
-    // Final spline fit on the maps' own pairs: this is what sampling uses.
-    splineLoss = this.trainSpline(Math.max(o.splineRefitSteps, 1), 'spline final', () => this.mappedPairs());
-    if (!this.allFinite()) {
-      this.restoreSnapshot();
-      if (!this.allFinite()) throw new Error('training diverged: parameters are not finite and no good state to roll back to');
-    }
+    const warm = await this.coupleAndLearnMetric();
+    const mapLoss = this.fitMaps(warm.couplings);
+    this.guard('maps');
+    // Final spline fit on the maps' own pairs: this is what sampling follows.
+    const splineAction = this.trainSpline(Math.max(o.spline.refitSteps, 1), 'spline final', () => this.mappedPairs());
+    this.guard('final spline fit');
     return {
       fitSeconds: this.elapsed(),
-      couplingCost: meanCouplingCost(this.nets, couplings),
-      warmMapLoss: mapLossWarm,
-      transportCost: last.dual.map((d) => -d),
-      mapLoss: last.map,
-      metricLoss,
-      splineAction: splineLoss,
-      rollbacks: this.rollbacks,
-      costEvaluations: this.evaluations,
-      bandwidth: o.bandwidth,
-      condBandwidth: o.condBandwidth,
-      history,
+      splinePretrainAction: pretrainAction,
+      couplingCost: meanCouplingCost(this.nets, warm.couplings),
+      metricCost: warm.metricCost,
+      mapLoss,
+      splineAction,
+      rows: {
+        anchors: this.anchors.rows.slice(),
+        coupled: warm.couplings.map((c) => c.y.length / this.anchors.dim),
+      },
+      bandwidth: o.potential.bandwidth,
+      condBandwidth: o.potential.condBandwidth,
     };
+  }
+
+  /**
+   * Exact couplings under the current Lagrangian, alternated with metric steps and spline refits
+   * (learned metrics); the couplings of the last round warm-start the maps.
+   */
+  private async coupleAndLearnMetric(): Promise<{ couplings: Coupling[]; metricCost: number }> {
+    const o = this.nets.options;
+    const learnMetric = this.metricOpt !== null && o.metric.stepsPerRound > 0;
+    const rounds = learnMetric ? o.couplings.rounds : 1;
+    let metricCost = NaN;
+    let couplings = this.couple();
+    for (let r = 0; r < rounds && learnMetric; r++) {
+      this.report('couplings', r + 1, rounds, { cost: meanCouplingCost(this.nets, couplings) });
+      for (let i = 0; i < o.metric.stepsPerRound; i++) {
+        metricCost = this.metricStep(couplings.map((c) => this.subsample(c, this.perPairBatch())));
+      }
+      this.report('metric', r + 1, rounds, { cost: metricCost });
+      const current = couplings;
+      this.trainSpline(o.spline.refitSteps, 'spline refit', () => current.map((c) => this.subsample(c, this.perPairBatch())));
+      this.guard('metric and spline refit');
+      await tick();
+      // Recouple under the metric just learned.
+      couplings = this.couple();
+    }
+    return { couplings, metricCost };
+  }
+
+  private couple(): Coupling[] {
+    return this.nets.maps.map((_, k) => couplePair(this.nets, k, this.nets.options.couplings.cap, this.rng));
+  }
+
+  /** Pairs per anchor pair in one spline or metric step. */
+  private perPairBatch(): number {
+    return Math.max(8, Math.round(this.nets.options.spline.batch / this.nets.maps.length));
   }
 
   /** A random subset of a coupling's pairs, as a training batch. */
@@ -168,57 +140,31 @@ class Trainer {
     return { k: c.k, y: pickRows(c.y, dim, idx), x: pickRows(c.x, cond, idx), yHat: pickRows(c.yHat, dim, idx) };
   }
 
-  /** Regress T_k onto the coupled targets and, when dual steps follow, g_k onto the discrete dual potentials. */
+  /** Regress T_k onto the coupled targets (squared error in standardised units). */
   private fitMaps(couplings: Coupling[]): number[] {
-    const o = this.nets.options;
+    const o = this.nets.options.maps;
     const nets = this.nets;
-    const dim = this.anchors.dim;
-    const cond = this.anchors.cond;
     const losses = couplings.map(() => NaN);
-    // Separate optimisers for T_k and g_k: under one global-norm clip a large g gradient would
-    // starve the map's update.
-    const mapOpts = nets.pairs.map(() => new Adam({ lr: MAP_LR, clipNorm: 10 }));
-    const gOpts = nets.pairs.map(() => new Adam({ lr: MAP_LR, clipNorm: 10 }));
-    // The discrete potentials are in cost units: scale them to O(1) once per pair. Couplings
-    // within singleton groups (one row per condition) have no potential to learn.
-    // g_k serves only the semi-dual steps (its c-transform); with none to follow it is not fitted.
-    const fitPotentials = o.steps > 0;
-    const potScales = couplings.map((c) => (fitPotentials ? Math.sqrt(mean(Array.from(c.potential, (p) => p * p))) : 0));
-    const batch = Math.max(o.batchSize, MAP_BATCH);
-    for (let step = 1; step <= o.mapSteps; step++) {
-      for (const opt of [...mapOpts, ...gOpts]) opt.lr = learningRate(MAP_LR, step - 1, o.mapSteps);
-      couplings.forEach((c, k) => {
-        const pair = nets.pairs[k];
-        const total = c.y.length / dim;
-        const idx = this.rng.sample(total, Math.min(batch, total));
-        const n = idx.length;
-        const y = pickRows(c.y, dim, idx);
-        const yHat = pickRows(c.yHat, dim, idx);
-        const x = pickRows(c.x, cond, idx);
-        const xHat = pickRows(c.xHat, cond, idx);
-        const pot = Float32Array.from(idx, (r) => c.potential[r]);
-        tf.tidy(() => {
-          const yT = tf.tensor2d(y, [n, dim]);
-          const yHatT = tf.tensor2d(yHat, [n, dim]);
-          const condT = nets.netCondition(x, n);
-          const r = mapOpts[k].minimize(() => {
-            const mapped = pair.push(yT, nets.standardY(yT), nets.film(pair.map, condT), nets.yScale);
-            return tf.mean(tf.sum(tf.square(tf.div(tf.sub(mapped, yHatT), nets.yScale)), 1)) as tf.Scalar;
-          }, pair.map.params.list());
-          losses[k] = r.loss;
-          if (potScales[k] > 1e-9) {
-            const potT = tf.tensor1d(pot);
-            const condHat = nets.netCondition(xHat, n);
-            gOpts[k].minimize(() => {
-              const g = pair.potential(nets.standardY(yHatT), nets.film(pair.g, condHat));
-              return tf.mean(tf.square(tf.div(tf.sub(g, potT), potScales[k]))) as tf.Scalar;
-            }, pair.g.params.list());
-          }
+    const opts = nets.maps.map(() => new Adam({ lr: o.lr, clipNorm: 10 }));
+    try {
+      for (let step = 1; step <= o.steps; step++) {
+        for (const opt of opts) opt.lr = learningRate(o.lr, step - 1, o.steps);
+        couplings.forEach((c, k) => {
+          const b = this.subsample(c, o.batch);
+          const n = b.y.length / this.anchors.dim;
+          tf.tidy(() => {
+            const z = tf.tensor2d(b.y, [n, this.anchors.dim]);
+            const target = tf.tensor2d(b.yHat, [n, this.anchors.dim]);
+            const cond = nets.netCondition(b.x, n);
+            const r = opts[k].minimize(() => tf.mean(tf.sum(tf.square(tf.sub(nets.push(k, z, cond), target)), 1)) as tf.Scalar, nets.maps[k].net.params.list());
+            losses[k] = r.loss;
+          });
         });
-      });
-      if (step % 25 === 0 || step === o.mapSteps) this.report('maps', step, o.mapSteps, { fit: mean(losses) });
+        if (step % 25 === 0 || step === o.steps) this.report('maps', step, o.steps, { fit: mean(losses) });
+      }
+    } finally {
+      for (const opt of opts) opt.dispose();
     }
-    for (const opt of [...mapOpts, ...gOpts]) opt.dispose();
     return losses;
   }
 
@@ -227,29 +173,24 @@ class Trainer {
   }
 
   private takeSnapshot(): void {
-    if (!this.allFinite()) return;
-    this.snapshot = new Map(this.nets.stores().map((s) => [s, s.snapshot()]));
+    if (this.allFinite()) this.snapshot = new Map(this.nets.stores().map((s) => [s, s.snapshot()]));
   }
 
-  private restoreSnapshot(): void {
-    if (!this.snapshot) return;
+  /** After a phase: keep a finite state as the new snapshot, or roll back to the last one. */
+  private guard(phase: string): void {
+    if (this.allFinite()) {
+      this.takeSnapshot();
+      return;
+    }
+    if (!this.snapshot) throw new Error(`training diverged in the ${phase} phase and there is no good state to roll back to; try a smaller potential.alpha`);
     for (const [store, snap] of this.snapshot) store.restore(snap);
-  }
-
-  private rollback(step: number, total: number): void {
-    this.rollbacks++;
-    this.restoreSnapshot();
-    for (const opt of [...this.dualOpts, this.splineOpt, this.metricOpt]) if (opt) opt.lr *= 0.5;
-    this.report('dual', step, total, {}, `non-finite loss at step ${step}: rolled back to the last good state, learning rates halved`);
-    if (this.rollbacks > 8) throw new Error('training keeps producing non-finite values; try a smaller --alpha or a larger --bandwidth');
+    this.report(phase, 0, 0, {}, `non-finite parameters after the ${phase} phase: rolled back to the last good state`);
   }
 
   /** Random pairs of adjacent anchors under the same condition (spline pre-fit). */
   private randomPairs(): PairBatch[] {
-    const b = this.nets.options.batchSize;
-    const pairs = this.nets.pairs.length;
-    return this.nets.pairs.map((_, k) => {
-      const n = Math.max(8, Math.round((2 * b) / pairs));
+    const n = this.perPairBatch();
+    return this.nets.maps.map((_, k) => {
       const src = this.anchors.sample(k, n, this.rng);
       const partner = this.anchors.partnerRows(k, src.index, this.rng);
       const dst = this.anchors.gather(k + 1, partner);
@@ -257,25 +198,22 @@ class Trainer {
     });
   }
 
-  /** Pairs (y, T_k(y)) from the current maps (spline refits). */
+  /** Pairs (z, T_k(z)) from the current maps (the final spline fit). */
   private mappedPairs(): PairBatch[] {
-    const b = this.nets.options.batchSize;
-    const pairs = this.nets.pairs.length;
-    return this.nets.pairs.map((pair, k) => {
-      const n = Math.max(8, Math.round((2 * b) / pairs));
+    const n = this.perPairBatch();
+    return this.nets.maps.map((_, k) => {
       const src = this.anchors.sample(k, n, this.rng);
       let yHat = new Float32Array(0);
       tf.tidy(() => {
-        const y = tf.tensor2d(src.y, [n, this.anchors.dim]);
-        const cond = this.nets.netCondition(src.x, n);
-        yHat = Float32Array.from(pair.push(y, this.nets.standardY(y), this.nets.film(pair.map, cond), this.nets.yScale).dataSync());
+        const z = tf.tensor2d(src.y, [n, this.anchors.dim]);
+        yHat = Float32Array.from(this.nets.push(k, z, this.nets.netCondition(src.x, n)).dataSync());
       });
       return { k, y: src.y, x: src.x, yHat };
     });
   }
 
   /** Minimise the mean action of the spline net's paths over batches of endpoint pairs. */
-  private trainSpline(steps: number, phase: string | null, batches: () => PairBatch[]): number {
+  private trainSpline(steps: number, phase: string, batches: () => PairBatch[]): number {
     const nets = this.nets;
     const vars = nets.spline.params.list();
     let loss = NaN;
@@ -286,114 +224,57 @@ class Trainer {
       const yHat = concatArrays(parts.map((p) => p.yHat));
       const n = y.length / this.anchors.dim;
       tf.tidy(() => {
-        const y0 = tf.tensor2d(y, [n, this.anchors.dim]);
-        const y1 = tf.tensor2d(yHat, [n, this.anchors.dim]);
+        const z0 = tf.tensor2d(y, [n, this.anchors.dim]);
+        const z1 = tf.tensor2d(yHat, [n, this.anchors.dim]);
         const cond = nets.netCondition(x, n);
         const ctx = nets.pathContext(cond, x, n);
-        const r = this.splineOpt.minimize(() => {
-          const phi = nets.bend(y0, y1, nets.film(nets.spline, cond));
-          return tf.mean(nets.pathLagrangian.action(y0, y1, phi, ctx)) as tf.Scalar;
-        }, vars);
-        loss = r.loss;
+        loss = this.splineOpt.minimize(() => {
+          const phi = nets.bend(z0, z1, nets.film(nets.spline, cond));
+          return tf.mean(nets.pathLagrangian.action(z0, z1, phi, ctx)) as tf.Scalar;
+        }, vars).loss;
         if (ctx.refs) disposeReferences(ctx.refs);
       });
-      if (phase && (i % 10 === 0 || i === steps - 1)) this.report(phase, i + 1, steps, { action: loss });
+      if (i % 10 === 0 || i === steps - 1) this.report(phase, i + 1, steps, { action: loss });
     }
     return loss;
   }
 
-  /** One semi-dual step for pair k: c-transform from T_k(y), then an update of g_k and T_k. */
-  private dualStep(k: number): { dual: number; map: number } {
-    const nets = this.nets;
-    const pair = nets.pairs[k];
-    const dim = this.anchors.dim;
-    const b = nets.options.batchSize;
-    const src = this.anchors.sample(k, b, this.rng);
-    const tgt = this.anchors.sample(k + 1, b, this.rng);
-    let dual = NaN;
-    let map = NaN;
-    tf.tidy(() => {
-      const y = tf.tensor2d(src.y, [b, dim]);
-      const yStd = nets.standardY(y);
-      const cond = nets.netCondition(src.x, b);
-      const condTarget = nets.netCondition(tgt.x, b);
-      const ctx: PathContext = nets.pathContext(cond, src.x, b);
-      const gFilm = nets.film(pair.g, cond);
-      const splineFilm = nets.film(nets.spline, cond);
-      const init = Float32Array.from(pair.push(y, yStd, nets.film(pair.map, cond), nets.yScale).dataSync());
-      const ct = cTransform(
-        {
-          batch: b,
-          dim,
-          init,
-          cost: (yEnd, detachedEnd) => nets.lagrangian.action(y, yEnd, nets.bend(y, detachedEnd, splineFilm), ctx),
-          potential: (yEnd) => pair.potential(nets.standardY(yEnd), gFilm),
-        },
-        {
-          maxIter: nets.options.ctIterations,
-          bounds: this.anchors.bounds,
-          initialStep: 0.1 * mean(nets.standardizer.yStd),
-          gtol: 1e-5,
-        },
-      );
-      this.evaluations += ct.evaluations;
-      this.lastBatches.push({ k, y: src.y, x: src.x, yHat: ct.yHat });
-      const yHat = tf.tensor2d(ct.yHat, [b, dim]);
-      const yPlus = tf.tensor2d(tgt.y, [b, dim]);
-      let gPlusMean = 0;
-      const r = this.dualOpts[k].minimize(() => {
-        const gHat = pair.potential(nets.standardY(yHat), nets.film(pair.g, cond));
-        const gPlus = pair.potential(nets.standardY(yPlus), nets.film(pair.g, condTarget));
-        const mapped = pair.push(y, yStd, nets.film(pair.map, cond), nets.yScale);
-        const parts = dualTrainingLoss(gHat, gPlus, mapped, yHat, nets.yScale);
-        map = parts.map.dataSync()[0];
-        gPlusMean = tf.mean(gPlus).dataSync()[0];
-        return parts.loss;
-      }, pair.variables());
-      void r;
-      dual = -(mean(ct.value) + gPlusMean);
-      if (ctx.refs) disposeReferences(ctx.refs);
-    });
-    return { dual, map };
-  }
-
-  /** One metric update: minimise the mean transport cost c_θ(y, ŷ) over the pairs' latest batches. */
-  private metricStep(): number {
+  /** One metric update: minimise the mean transport cost c_θ(z, ẑ) over coupled pairs (paths held fixed). */
+  private metricStep(parts: PairBatch[]): number {
     const nets = this.nets;
     const dim = this.anchors.dim;
     let value = NaN;
     tf.tidy(() => {
-      const batches = this.lastBatches.map((p) => {
+      const batches = parts.map((p) => {
         const n = p.y.length / dim;
-        const y = tf.tensor2d(p.y, [n, dim]);
-        const yHat = tf.tensor2d(p.yHat, [n, dim]);
+        const z0 = tf.tensor2d(p.y, [n, dim]);
+        const z1 = tf.tensor2d(p.yHat, [n, dim]);
         const cond = nets.netCondition(p.x, n);
-        const phi = nets.bend(y, yHat, nets.film(nets.spline, cond));
+        const phi = nets.bend(z0, z1, nets.film(nets.spline, cond));
         const refs = nets.potential ? nets.potential.pathReferences(p.x, n) : null;
-        return { y, yHat, cond, phi, refs };
+        return { z0, z1, cond, phi, refs };
       });
-      const r = this.metricOpt!.minimize(() => {
-        const costs = batches.map((bt) =>
-          tf.mean(nets.lagrangian.action(bt.y, bt.yHat, bt.phi, { film: nets.metric.film(bt.cond), refs: bt.refs })),
-        );
+      value = this.metricOpt!.minimize(() => {
+        const costs = batches.map((bt) => tf.mean(nets.lagrangian.action(bt.z0, bt.z1, bt.phi, { film: nets.metric.film(bt.cond), refs: bt.refs })));
         return tf.div(tf.addN(costs), costs.length) as tf.Scalar;
-      }, nets.metric.net!.params.list());
-      value = r.loss;
+      }, nets.metric.net!.params.list()).loss;
       for (const bt of batches) if (bt.refs) disposeReferences(bt.refs);
     });
     return value;
   }
 
   dispose(): void {
-    for (const opt of [...this.dualOpts, this.splineOpt, this.metricOpt]) opt?.dispose();
+    this.splineOpt.dispose();
+    this.metricOpt?.dispose();
   }
 }
 
 function tick(): Promise<void> {
-  // Let the event loop breathe (Ctrl-C, progress rendering) between steps.
+  // Let the event loop breathe (Ctrl-C, progress rendering) between phases.
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Mean Lagrangian cost of (up to 256 of) each coupling's pairs. */
 function meanCouplingCost(nets: ClotNetworks, couplings: Coupling[]): number {
   const dim = nets.anchors.dim;
   let total = 0;
@@ -401,13 +282,12 @@ function meanCouplingCost(nets: ClotNetworks, couplings: Coupling[]): number {
   for (const c of couplings) {
     const n = Math.min(256, c.y.length / dim);
     tf.tidy(() => {
-      const y = tf.tensor2d(c.y.subarray(0, n * dim), [n, dim]);
-      const yHat = tf.tensor2d(c.yHat.subarray(0, n * dim), [n, dim]);
+      const z0 = tf.tensor2d(c.y.subarray(0, n * dim), [n, dim]);
+      const z1 = tf.tensor2d(c.yHat.subarray(0, n * dim), [n, dim]);
       const x = c.x.subarray(0, n * nets.anchors.cond);
       const cond = nets.netCondition(x, n);
       const ctx = nets.pathContext(cond, x, n);
-      const cost = nets.lagrangian.action(y, yHat, nets.bend(y, yHat, nets.film(nets.spline, cond)), ctx);
-      total += tf.sum(cost).dataSync()[0];
+      total += tf.sum(nets.lagrangian.action(z0, z1, nets.bend(z0, z1, nets.film(nets.spline, cond)), ctx)).dataSync()[0];
       count += n;
       if (ctx.refs) disposeReferences(ctx.refs);
     });
@@ -420,5 +300,3 @@ function mean(v: ArrayLike<number>): number {
   for (let i = 0; i < v.length; i++) s += v[i];
   return v.length ? s / v.length : NaN;
 }
-
-

@@ -4,7 +4,7 @@ import { encodeSafetensors, decodeSafetensors, type NamedArray } from '../engine
 import type { ModelInfo } from './model.js';
 
 export const MODEL_FORMAT = 'hti-model';
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 const CONFIG_FILE = 'config.json';
 const WEIGHTS_FILE = 'weights.safetensors';
 
@@ -67,7 +67,8 @@ export function readModelDir(target: string): { stored: StoredModel; tensors: Re
   }
   if (stored?.format !== MODEL_FORMAT) throw new Error(`model ${target}: ${CONFIG_FILE} is not an hti model config`);
   if (stored.version !== MODEL_FORMAT_VERSION) {
-    throw new Error(`model ${target}: format version ${stored.version} is not supported (this hti reads version ${MODEL_FORMAT_VERSION})`);
+    const older = typeof stored.version === 'number' && stored.version < MODEL_FORMAT_VERSION;
+    throw new Error(`model ${target}: format version ${stored.version} is not supported (this hti reads version ${MODEL_FORMAT_VERSION})${older ? '; refit the model with this hti' : ''}`);
   }
   const info = stored.info;
   if (!info || !Array.isArray(info.anchors) || info.anchors.length < 2 || !(info.dim >= 1) || !(info.cond >= 0)) {

@@ -1,0 +1,249 @@
+/**
+ * CLOT settings, grouped by the phase of the fit that uses them. Every length, bandwidth and
+ * weight is in standardised units (each output and continuous condition column scaled to mean 0,
+ * spread 1 over the pooled anchors), so a setting means the same thing on every dataset.
+ */
+import type { ActionForm, MetricKind } from '../lagrangian/index.js';
+import type { CommonFitOptions } from './progress.js';
+
+export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
+export const CLOT_PRESETS: ClotPreset[] = ['full', 'k-theta', 'euclidean-potential', 'euclidean', 'nlot', 'nlot-potential'];
+
+/** The paper's ablations: which metric and whether the density potential is on. */
+export const PRESET_SETTINGS: Record<ClotPreset, { metric: MetricKind; potential: boolean; label: string }> = {
+  full: { metric: 'eigen-budget', potential: true, label: 'K_θ−Û (full method)' },
+  'k-theta': { metric: 'eigen-budget', potential: false, label: 'K_θ' },
+  'euclidean-potential': { metric: 'euclidean', potential: true, label: 'K_I−Û' },
+  euclidean: { metric: 'euclidean', potential: false, label: 'K_I' },
+  nlot: { metric: 'fixed-eigen', potential: false, label: 'NLOT' },
+  'nlot-potential': { metric: 'fixed-eigen', potential: true, label: 'NLOT−Û' },
+};
+
+/** The density potential U(q | x) = α log(p̂(q | x) + ε) (method.md §2.2). */
+export interface PotentialSettings {
+  /** On or off (the preset decides by default). */
+  enabled: boolean;
+  /** Weight α. */
+  alpha: number;
+  /** Output-space KDE bandwidth h_y; `auto`: the median distance to the 7th nearest neighbour. */
+  bandwidth: number | 'auto';
+  /** Condition-space bandwidth h_x (continuous conditions); `auto`: Scott's rule. */
+  condBandwidth: number | 'auto';
+  /** Mixture components kept per path (larger reference sets are compressed by k-means). */
+  cap: number;
+}
+
+/** The learned Riemannian metric G(q | x) (method.md §2.1, §2.5). */
+export interface MetricSettings {
+  /** The preset decides by default. */
+  kind: MetricKind;
+  /** Hidden width of the metric network. */
+  width: number;
+  /** Adam learning rate of the metric steps. */
+  lr: number;
+  /** Metric steps per coupling round (each lowers the coupled pairs' mean transport cost). */
+  stepsPerRound: number;
+}
+
+/** The spline network S(y0, y1, x) → φ that amortises least-action paths (method.md §2.3). */
+export interface SplineSettings {
+  /** Action form the paths minimise (their shape and timing); `same`: the transport cost's form. */
+  form: ActionForm | 'same';
+  /** Pre-fit steps on random same-condition pairs of adjacent anchors. */
+  pretrainSteps: number;
+  /** Steps of each refit (after each coupling round, and the final fit on the maps' own pairs). */
+  refitSteps: number;
+  width: number;
+  lr: number;
+  /** Pairs per spline step. */
+  batch: number;
+  /** Spline nodes M and path points S. */
+  nodes: number;
+  points: number;
+}
+
+/** Exact discrete couplings between adjacent anchors, under the current Lagrangian cost. */
+export interface CouplingSettings {
+  /** Samples per class or condition group in one exact coupling. */
+  cap: number;
+  /** Rounds of (couplings → metric steps → spline refit) before the maps are fitted (learned metrics). */
+  rounds: number;
+}
+
+/** The maps T_k(y | x) = y + MLP(y, x) regressed onto the couplings (method.md §2.4). */
+export interface MapSettings {
+  steps: number;
+  lr: number;
+  hidden: number[];
+  /** Coupled pairs per regression step. */
+  batch: number;
+}
+
+export interface ResolvedClotOptions {
+  preset: ClotPreset;
+  seed: number;
+  /** Action form of the transport cost (couplings and metric learning). */
+  actionForm: ActionForm;
+  potential: Omit<PotentialSettings, 'bandwidth' | 'condBandwidth'> & { bandwidth: number; condBandwidth: number };
+  metric: MetricSettings;
+  spline: SplineSettings;
+  couplings: CouplingSettings;
+  maps: MapSettings;
+}
+
+type Group<T> = Partial<T>;
+
+/** What a CLOT fit can be told: any subset of every group; the rest takes CLOT_DEFAULTS. */
+export interface ClotOptions extends Omit<CommonFitOptions, 'equalSpacing'> {
+  preset?: ClotPreset;
+  actionForm?: ActionForm;
+  potential?: Group<PotentialSettings>;
+  metric?: Group<MetricSettings>;
+  spline?: Group<SplineSettings>;
+  couplings?: Group<CouplingSettings>;
+  maps?: Group<MapSettings>;
+}
+
+export const CLOT_DEFAULTS = {
+  preset: 'full' as ClotPreset,
+  seed: 0,
+  actionForm: 'paper' as ActionForm,
+  potential: { alpha: 0.01, bandwidth: 'auto', condBandwidth: 'auto', cap: 128 } as Omit<PotentialSettings, 'enabled'>,
+  metric: { width: 32, lr: 5e-3, stepsPerRound: 30 } as Omit<MetricSettings, 'kind'>,
+  spline: { form: 'same', pretrainSteps: 60, refitSteps: 20, width: 128, lr: 3e-3, batch: 256, nodes: 15, points: 20 } as SplineSettings,
+  couplings: { cap: 256, rounds: 1 } as CouplingSettings,
+  maps: { steps: 600, lr: 1e-2, hidden: [64, 64, 64, 64], batch: 256 } as MapSettings,
+};
+
+const GROUPS = ['potential', 'metric', 'spline', 'couplings', 'maps'] as const;
+const TOP_LEVEL = new Set(['preset', 'seed', 'actionForm', 'onProgress', ...GROUPS]);
+
+function checkKeys(group: string, given: object | undefined, known: object): void {
+  if (given === undefined) return;
+  if (!given || typeof given !== 'object' || Array.isArray(given)) throw new Error(`CLOT option '${group}' must be an object of settings`);
+  for (const key of Object.keys(given)) {
+    if (!(key in known)) throw new Error(`unknown CLOT option '${group}.${key}' (known: ${Object.keys(known).join(', ')})`);
+  }
+}
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function integer(value: number, name: string, min: number): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`CLOT option ${name} must be an integer ≥ ${min}, got ${value}`);
+}
+
+function positive(value: number, name: string): void {
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`CLOT option ${name} must be a positive number, got ${value}`);
+}
+
+/**
+ * Merge options over the defaults and the preset, checking every value; bandwidths left `auto`
+ * are computed by `autoBandwidths` (on standardised anchor data).
+ */
+export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
+  for (const key of Object.keys(options)) {
+    if (!TOP_LEVEL.has(key)) {
+      const hint = key === 'equalSpacing' ? ' (CLOT answers inside each interval by its own position; equal spacing applies to the time-based baselines direct, cfm and mfm)' : '';
+      throw new Error(`unknown CLOT option '${key}'${hint}`);
+    }
+  }
+  const preset = options.preset ?? CLOT_DEFAULTS.preset;
+  const base = PRESET_SETTINGS[preset];
+  if (!base) throw new Error(`unknown preset '${preset}' (expected one of ${CLOT_PRESETS.join(', ')})`);
+  const defaults = {
+    potential: { enabled: base.potential, ...CLOT_DEFAULTS.potential },
+    metric: { kind: base.metric, ...CLOT_DEFAULTS.metric },
+    spline: CLOT_DEFAULTS.spline,
+    couplings: CLOT_DEFAULTS.couplings,
+    maps: CLOT_DEFAULTS.maps,
+  };
+  for (const g of GROUPS) checkKeys(g, options[g], defaults[g]);
+  const potential = { ...defaults.potential, ...defined(options.potential) };
+  const metric = { ...defaults.metric, ...defined(options.metric) };
+  const spline = { ...defaults.spline, ...defined(options.spline) };
+  const couplings = { ...defaults.couplings, ...defined(options.couplings) };
+  const maps = { ...defaults.maps, ...defined(options.maps) };
+  const seed = options.seed ?? CLOT_DEFAULTS.seed;
+  integer(seed, 'seed', 0);
+  const actionForm = options.actionForm ?? CLOT_DEFAULTS.actionForm;
+  if (actionForm !== 'paper' && actionForm !== 'reference') throw new Error(`unknown action form '${actionForm}' (expected paper or reference)`);
+  if (!['paper', 'reference', 'same'].includes(spline.form)) throw new Error(`unknown spline.form '${spline.form}' (expected paper, reference or same)`);
+  if (typeof potential.enabled !== 'boolean') throw new Error('CLOT option potential.enabled must be true or false');
+  if (!(Number.isFinite(potential.alpha) && potential.alpha >= 0)) throw new Error(`CLOT option potential.alpha must be ≥ 0, got ${potential.alpha}`);
+  integer(potential.cap, 'potential.cap', 1);
+  integer(metric.width, 'metric.width', 1);
+  positive(metric.lr, 'metric.lr');
+  integer(metric.stepsPerRound, 'metric.stepsPerRound', 0);
+  for (const k of ['pretrainSteps', 'refitSteps'] as const) integer(spline[k], `spline.${k}`, 0);
+  for (const k of ['width', 'batch', 'points'] as const) integer(spline[k], `spline.${k}`, k === 'points' ? 2 : 1);
+  integer(spline.nodes, 'spline.nodes', 3);
+  positive(spline.lr, 'spline.lr');
+  integer(couplings.cap, 'couplings.cap', 1);
+  integer(couplings.rounds, 'couplings.rounds', 1);
+  integer(maps.steps, 'maps.steps', 0);
+  integer(maps.batch, 'maps.batch', 1);
+  positive(maps.lr, 'maps.lr');
+  if (!Array.isArray(maps.hidden) || maps.hidden.length === 0 || maps.hidden.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new Error(`CLOT option maps.hidden must be a non-empty list of positive integers, got ${JSON.stringify(maps.hidden)}`);
+  }
+  let auto: { bandwidth: number; condBandwidth: number } | null = null;
+  const pick = (v: number | 'auto', key: 'bandwidth' | 'condBandwidth'): number => {
+    if (v === 'auto') return (auto ??= autoBandwidths())[key];
+    positive(v, `potential.${key}`);
+    return v;
+  };
+  const resolvedPotential = { ...potential, bandwidth: pick(potential.bandwidth, 'bandwidth'), condBandwidth: pick(potential.condBandwidth, 'condBandwidth') };
+  return { preset, seed, actionForm, potential: resolvedPotential, metric, spline, couplings, maps };
+}
+
+/**
+ * Settings given in `options` that change nothing under the resolved configuration (metric steps
+ * with the Euclidean metric, potential settings with the potential off), as `group.key` names.
+ * The CLI refuses them when a user names them; shared schedules (benchmarks) may carry them.
+ */
+export function idleSettings(options: ClotOptions, resolved: Pick<ResolvedClotOptions, 'metric' | 'potential'>): string[] {
+  const idle: string[] = [];
+  if (resolved.metric.kind === 'euclidean') {
+    if (options.metric?.stepsPerRound !== undefined) idle.push('metric.stepsPerRound');
+    if (options.metric?.width !== undefined) idle.push('metric.width');
+    if (options.metric?.lr !== undefined) idle.push('metric.lr');
+    if (options.couplings?.rounds !== undefined) idle.push('couplings.rounds');
+  }
+  if (!resolved.potential.enabled) {
+    for (const k of ['alpha', 'bandwidth', 'condBandwidth', 'cap'] as const) if (options.potential?.[k] !== undefined) idle.push(`potential.${k}`);
+  }
+  return idle;
+}
+
+/** The action form the spline network minimises. */
+export function pathForm(o: ResolvedClotOptions): ActionForm {
+  return o.spline.form === 'same' ? o.actionForm : o.spline.form;
+}
+
+/**
+ * Options laid over each other, later ones winning, merged one level deep so that a group given
+ * by a later part ({spline: {refitSteps: 5}}) keeps the earlier part's other keys of that group.
+ */
+export function mergeOptions<T extends object>(...parts: (Partial<T> | undefined)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [key, value] of Object.entries(part ?? {})) {
+      const prev = out[key];
+      const plain = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+      out[key] = plain(prev) && plain(value) ? { ...prev, ...value } : value;
+    }
+  }
+  return out as T;
+}
+
+/** Nested options as flat `group.key` entries (for tables and messages). */
+export function flattenOptions(o: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(o)) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flattenOptions(value as Record<string, unknown>, `${prefix}${key}.`));
+    else out[`${prefix}${key}`] = value;
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine, Rng } from '../src/engine/index.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { levelIndex } from '../src/data/dataset.js';
+import { linearInterpolation, copyFirstAnchor, mse } from '../src/eval/index.js';
+import { heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, fitSelected, type Candidate } from '../src/methods/index.js';
+import { TimeWarp, type ClotOptions, type ClotSurrogate } from '../src/surrogate/index.js';
+
+/** Small schedules so that each candidate fits in seconds. */
+const SMALL: ClotOptions = {
+  spline: { pretrainSteps: 10, refitSteps: 5, batch: 64, width: 32, nodes: 6, points: 8 },
+  maps: { steps: 250, hidden: [32, 32], batch: 64 },
+  metric: { stepsPerRound: 3 },
+  couplings: { cap: 64 },
+  potential: { cap: 32 },
+};
+
+/**
+ * A family whose truth moves non-uniformly in λ: row n (condition x_n ∈ R²) has output
+ * y(λ) = a_n + g(λ)·(b_n − a_n) with g(λ) = λ³ — slow at first, a late jump (like extreme
+ * quantile levels). Rows correspond at every level, and the truth at any λ is known.
+ */
+function lateJumpFamily(levels: number[], n: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const rows = Array.from({ length: n }, () => {
+    const x = [rng.normal(), rng.normal()];
+    const a = [x[0] + 0.1 * rng.normal(), x[1] + 0.1 * rng.normal()];
+    const b = [a[0] + 2 + x[1], a[1] - 1 + 0.5 * x[0]];
+    return { x, a, b };
+  });
+  const data = levels.map((l) => {
+    const g = l ** 3;
+    const out = new Float32Array(n * 4);
+    rows.forEach((r, i) => out.set([r.a[0] + g * (r.b[0] - r.a[0]), r.a[1] + g * (r.b[1] - r.a[1]), r.x[0], r.x[1]], i * 4));
+    return out;
+  });
+  return { levels, data, dim: 2, cond: 2, categorical: false, classes: 0, anchors: [0, 1], validation: [0.5, 0.8] };
+}
+
+beforeAll(async () => {
+  await initEngine({ quiet: true });
+});
+
+describe('held-out information', () => {
+  const base = lateJumpFamily([0, 0.25, 0.5, 0.75, 0.8, 1], 20, 1);
+
+  it('uses the validation levels strictly inside the anchor range', () => {
+    const h = heldOutFor(base);
+    expect(h.kind).toBe('validation');
+    expect(h.levels).toEqual([0.5, 0.8]);
+    expect(h.train.levels).toEqual([0, 1]);
+    expect(h.truth[0]).toEqual(base.data[levelIndex(base, 0.5)]);
+    expect(h.inputs).toEqual(base.data[0]);
+    expect(h.reference.anchors).toEqual([0, 1]);
+  });
+
+  it('without validation levels leaves out every other interior anchor, and with 2 anchors has none', () => {
+    const noVal = { ...base, validation: undefined };
+    const h = heldOutFor(noVal, [0, 0.25, 0.5, 0.75, 1]);
+    expect(h.kind).toBe('left-out-anchors');
+    expect(h.levels).toEqual([0.25, 0.75]);
+    expect(h.train.levels).toEqual([0, 0.5, 1]);
+    expect(heldOutFor(noVal, [0, 0.5, 1]).levels).toEqual([0.5]);
+    expect(heldOutFor(noVal).kind).toBe('none');
+  });
+});
+
+describe('warp calibration pieces', () => {
+  it('isotonic regression pools violators into their mean', () => {
+    expect(isotonic([1, 2, 3])).toEqual([1, 2, 3]);
+    expect(isotonic([0.4, 0.3])).toEqual([0.35, 0.35]);
+    expect(isotonic([0.1, 0.5, 0.2, 0.3, 0.9])).toEqual([0.1, 1 / 3, 1 / 3, 1 / 3, 0.9]);
+  });
+
+  it('builds warp knots through anchors and calibrated levels', () => {
+    const knots = warpFromLevels([0, 1, 2], [
+      { lambda: 0.5, k: 0, best: 0.1, s: 0.1, linearScore: 1, score: 0.5 },
+      { lambda: 1.5, k: 1, best: 0.8, s: 0.8, linearScore: 1, score: 0.5 },
+    ]);
+    expect(knots).toEqual({ lambdas: [0, 0.5, 1, 1.5, 2], progress: [0, 0.1, 1, 1.8, 2] });
+    const w = new TimeWarp([0, 1, 2], knots);
+    expect(w.position(0.5).s).toBeCloseTo(0.1, 12);
+    expect(w.position(1)).toEqual({ k: 1, s: 0 });
+  });
+
+  it('draws a warp from a left-out anchor: found 24% of the way, the finer intervals split the move', () => {
+    const knots = warpFromLeftOutAnchors([0.01, 0.5, 0.99], [{ lambda: 0.5, k: 0, best: 0.24, s: 0.24, linearScore: 1, score: 0.5 }], [0.01, 0.99]);
+    const w = new TimeWarp([0.01, 0.5, 0.99], knots);
+    expect(w.position(0.5)).toEqual({ k: 1, s: 0 });
+    // Accelerating: in the second interval the move is late (below the linear position).
+    expect(w.position(0.745).s).toBeLessThan(0.5);
+    // A degenerate position carries no shape: the warp stays linear.
+    const flat = warpFromLeftOutAnchors([0, 1, 2], [{ lambda: 1, k: 0, best: 1, s: 1, linearScore: 1, score: 1 }], [0, 2]);
+    expect(flat.lambdas).toEqual([0, 1, 2]);
+  });
+});
+
+describe('automatic selection on a family that moves non-uniformly in λ', () => {
+  const levels = [0, 0.25, 0.5, 0.65, 0.8, 0.9, 1];
+  const ds = lateJumpFamily(levels, 160, 3);
+  const candidates: Candidate[] = [
+    { name: 'paper', settings: { actionForm: 'paper', potential: { alpha: 0.05 } } },
+    { name: 'no-potential', settings: { potential: { enabled: false } } },
+  ];
+  const test = [0.25, 0.65, 0.9];
+
+  it('calibrates the position, beats copy-first and linear interpolation at test levels by a margin, and keeps the spread', async () => {
+    const { model, selection, report } = await fitSelected('full', ds, { fit: SMALL, candidates });
+    try {
+      expect(selection.heldOut).toBe('validation');
+      expect(selection.candidates.map((c) => c.name)).toEqual(['paper', 'no-potential']);
+      expect(selection.chosen).not.toBeNull();
+      // The warp found the late jump: at λ = 0.5 the truth is 12.5% of the way.
+      const clot = model as ClotSurrogate;
+      expect(clot.warp.isLinear()).toBe(false);
+      expect(clot.warp.position(0.5).s).toBeGreaterThan(0.05);
+      expect(clot.warp.position(0.5).s).toBeLessThan(0.25);
+      expect(report.beatsReferences).toBe(true);
+      expect(report.warning).toBeNull();
+      // Held-out test levels the fit never saw.
+      const anchors = { ...ds, anchors: [0, 1] };
+      const lin = linearInterpolation(anchors, test);
+      const copy = copyFirstAnchor(anchors, test);
+      const score = (pred: Float32Array[]) => test.reduce((s, l, i) => s + mse(pred[i], ds.data[levelIndex(ds, l)], 2, 2), 0) / test.length;
+      const surrogate = score(test.map((l) => model.sample(ds.data[0], l)));
+      expect(surrogate).toBeLessThan(0.5 * score(lin));
+      expect(surrogate).toBeLessThan(0.5 * score(copy));
+      // No collapse: the spread of the answers stays within a factor 1.5 of the truth's.
+      const spread = (rows: Float32Array) => {
+        let m = 0;
+        let v = 0;
+        const n = rows.length / 4;
+        for (let i = 0; i < n; i++) m += rows[i * 4] / n;
+        for (let i = 0; i < n; i++) v += (rows[i * 4] - m) ** 2 / n;
+        return Math.sqrt(v);
+      };
+      for (const l of test) {
+        const ratio = spread(model.sample(ds.data[0], l)) / spread(ds.data[levelIndex(ds, l)]);
+        expect(ratio).toBeGreaterThan(1 / 1.5);
+        expect(ratio).toBeLessThan(1.5);
+      }
+      // The choice and the report travel with the model.
+      expect(model.info.training?.selection).toEqual(selection);
+      expect(model.info.training?.report).toEqual(report);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('with --select none fits the given settings, uncalibrated, and still reports against the references', async () => {
+    const { model, selection, report } = await fitSelected('full', ds, { select: 'none', fit: SMALL });
+    try {
+      expect(selection.chosen).toBeNull();
+      expect((model as ClotSurrogate).warp.isLinear()).toBe(true);
+      expect(report.levels).toEqual([0.5, 0.8]);
+      expect(report.references.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
+    } finally {
+      model.dispose();
+    }
+  });
+});

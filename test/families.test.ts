@@ -35,6 +35,7 @@ import {
 } from '../src/families/index.js';
 import { QUICK_CLOT, runTask } from '../src/bench/run.js';
 import { runQuantileExample } from '../src/bench/quantile-example.js';
+import { mergeOptions } from '../src/surrogate/index.js';
 import { buildTaskTable, formatTaskTable } from '../src/bench/table.js';
 import { TASK_NAMES } from '../src/bench/tasks.js';
 
@@ -250,7 +251,7 @@ describe('generated families (small)', () => {
 describe('the quantile example', () => {
   it('trains the anchors, fits, answers at five τ, retrains there and compares; writes the picture', async () => {
     const out = path.join(tmp, 'example.png');
-    const tiny = { ...QUICK_CLOT, mapSteps: 10, couplingCap: 16, potentialCap: 16, splineWidth: 16, metricWidth: 8, batchSize: 32, hidden: [16, 16] };
+    const tiny = mergeOptions(QUICK_CLOT, { maps: { steps: 10, batch: 32, hidden: [16, 16] }, couplings: { cap: 16 }, potential: { cap: 16 }, spline: { width: 16, batch: 32 }, metric: { width: 8 } });
     const r = await runQuantileExample({ size: 'small', out, fit: tiny });
     expect(r.levels.map((l) => l.tau)).toEqual([0.05, 0.25, 0.75, 0.9, 0.95]);
     for (const l of r.levels) {

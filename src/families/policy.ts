@@ -34,7 +34,7 @@ interface PolicySettings {
 }
 
 const SETTINGS: Record<FamilySize, PolicySettings> = {
-  small: { queryStates: 20, hidden: [32, 32], steps: 200, batch: 128, noiseDraws: 4, lr: 5e-3 },
+  small: { queryStates: 20, hidden: [32, 32], steps: 150, batch: 128, noiseDraws: 4, lr: 6e-3 },
   full: { queryStates: 100, hidden: [64, 64], steps: 600, batch: 256, noiseDraws: 4, lr: 3e-3 },
 };
 

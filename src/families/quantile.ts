@@ -27,7 +27,7 @@ interface QuantileSettings {
 }
 
 const SETTINGS: Record<FamilySize, QuantileSettings> = {
-  small: { trainWindows: 1500, queryWindows: 48, hidden: [32, 32], steps: 250, batch: 128, lr: 5e-3 },
+  small: { trainWindows: 1500, queryWindows: 48, hidden: [32, 32], steps: 150, batch: 128, lr: 8e-3 },
   full: { trainWindows: 5000, queryWindows: 400, hidden: [64, 64], steps: 600, batch: 512, lr: 4e-3 },
 };
 

@@ -21,7 +21,7 @@ export const SAMPLES_PER_STATE = 10;
 const BUMP_VARIANCE = 0.1;
 /** Bounds of log σ (tanh-squashed network output). */
 const LOG_STD_MIN = -4;
-const LOG_STD_MAX = 1;
+const LOG_STD_MAX = 2;
 
 interface PolicySettings {
   queryStates: number;
@@ -45,7 +45,7 @@ export function rewardShape(s: ArrayLike<number>, at = 0): { m1: [number, number
   return {
     m1: [s0 + spread, 0.5 * s1],
     m2: [s0 - spread, 0.5 * s1 + 0.4 * s2],
-    w1: 1 / (1 + Math.exp(-(2.5 * s2 + 1.5 * s0))),
+    w1: 1 / (1 + Math.exp(-(5 * s2 + 3 * s0))),
   };
 }
 
@@ -162,7 +162,7 @@ export function trainPolicy(problem: PolicyProblem, beta: number, initSeed: numb
 
 export const policyGenerator: FamilyGenerator<PolicyProblem> = {
   id: 'entropy-regularised-policy',
-  version: 2,
+  version: 3,
   hyperparameter: 'β (entropy weight)',
   levels: ENTROPY_LEVELS,
   dim: ACTIONS,

@@ -30,3 +30,4 @@ export type { FitModelOptions } from './methods/index.js';
 export { fitDirect, fitCfm, fitMfm } from './baselines/index.js';
 export * as evaluation from './eval/index.js';
 export { createServer } from './server/index.js';
+export * as families from './families/index.js';

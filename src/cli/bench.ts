@@ -93,7 +93,7 @@ export function registerBench(program: Command): void {
     .option('--fit <json>', 'extra fit options as a JSON object, applied last (e.g. \'{"couplingCap":16}\')', parseFitJson)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
-    .option('--family-size <size>', `generated families (${FAMILY_NAMES.join(', ')}): full, or small (seconds; for smoke runs)`, parseFamilySize, 'full')
+    .option('--family-size <size>', `generated families (${FAMILY_NAMES.join(', ')}; each seed trains and caches a family of its own): full, or small (seconds; for smoke runs)`, parseFamilySize, 'full')
     .option('--cache-dir <dir>', 'generated families: where their trained outputs are cached (default: $HTI_CACHE_DIR/families or .cache/families)')
     .option('--quiet', 'no progress lines on stderr')
     .action(async (taskArg: string, opts: BenchCliOptions) => {

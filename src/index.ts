@@ -29,5 +29,7 @@ export { METHODS, BASELINES, fitModel, loadModel } from './methods/index.js';
 export type { FitModelOptions } from './methods/index.js';
 export { fitDirect, fitCfm, fitMfm } from './baselines/index.js';
 export * as evaluation from './eval/index.js';
+/** The cancer-treatment simulator (SciPy-exact RK23 port) and the PPO actors of the closed-loop benchmark. */
+export * as sim from './sim/index.js';
 export { createServer } from './server/index.js';
 export * as families from './families/index.js';

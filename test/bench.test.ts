@@ -8,7 +8,7 @@ import { methodLabel } from '../src/methods/registry.js';
 import { mergeOptions } from '../src/surrogate/index.js';
 import { QUICK_CLOT, fitOptionsFor, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
 import { benchReport, buildTaskTable, formatTaskTable, summarize, tQuantile975 } from '../src/bench/table.js';
-import { CANCER_ACTION_NOISE, TASKS, getTask, jitterOutputs } from '../src/bench/tasks.js';
+import { CANCER_ACTION_NOISE, TASKS, getTask, jitterOutputs, twoFolds } from '../src/bench/tasks.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { Rng } from '../src/engine/rng.js';
 import { renderScatterSvg } from '../src/plot/render.js';
@@ -56,8 +56,8 @@ describe('tasks', () => {
     expect(p.inputs).toEqual(semicircleDataset(3).data[0]);
     expect(p.truth[0]).not.toEqual(TASKS.semicircles.prepare(4, { dataDir }).truth[0]);
     const refs = runReferences(p);
-    expect(refs.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'true-samples']);
-    const floor = refs[2].perLevel;
+    expect(refs.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'displacement-interpolation', 'true-samples']);
+    const floor = refs[3].perLevel;
     // benchmarks.md calibration: two true sets are W2 ≈ 0.015 apart; truth's NLL ≈ −0.9, CD ≈ 0.04.
     for (const l of floor) {
       expect(l.w2).toBeLessThan(0.05);
@@ -66,6 +66,8 @@ describe('tasks', () => {
       expect(l.cd).toBeGreaterThan(0.03);
       expect(l.cd).toBeLessThan(0.05);
     }
+    // Straight lines between OT partners cut the circles' chords: far above the floor.
+    for (const l of refs[2].perLevel) expect(l.w2).toBeGreaterThan(0.1);
     // Copying t = 0 is far off at t = 0.75; the nearest anchor (t = 0.5) is closer.
     expect(refs[0].perLevel[1].w2).toBeGreaterThan(1);
     expect(refs[1].perLevel[1].w2).toBeLessThan(refs[0].perLevel[1].w2);
@@ -89,7 +91,7 @@ describe('tasks', () => {
     expect(p.inputs.length).toBe(2000 * 9);
     expect(p.levels).toEqual([1, 3, 7, 9]);
     const refs = runReferences(p);
-    expect(refs.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation']);
+    expect(refs.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
     const mean = (name: string) => {
       const r = refs.find((x) => x.name === name)!;
       return r.perLevel.reduce((s, l) => s + l.w2, 0) / r.perLevel.length;
@@ -127,10 +129,12 @@ describe('tasks', () => {
 describe('fit options per method', () => {
   it("passes the task's CLOT settings to CLOT presets only, quick and extra options merged on top", () => {
     const spec = TASKS.dropout_2moons;
-    expect(fitOptionsFor(spec, 'full', { seed: 2 })).toEqual({ ...spec.clot, seed: 2 });
-    const quick = fitOptionsFor(spec, 'euclidean', { seed: 0, quick: true, fit: { potential: { alpha: 0.5 } } });
+    // By default CLOT gets the defaults (as hti fit); the hand-set settings only when asked for.
+    expect(fitOptionsFor(spec, 'full', { seed: 2 })).toEqual({ seed: 2 });
+    expect(fitOptionsFor(spec, 'full', { seed: 2, settings: 'hand' })).toEqual({ ...spec.hand, seed: 2 });
+    const quick = fitOptionsFor(spec, 'euclidean', { seed: 0, settings: 'hand', quick: true, fit: { potential: { alpha: 0.5 } } });
     // Groups merge: the quick schedule's spline steps replace the task's, other keys of a group stay.
-    expect(quick).toEqual({ ...spec.clot, ...QUICK_CLOT, spline: { ...spec.clot.spline, ...QUICK_CLOT.spline }, potential: { ...spec.clot.potential, alpha: 0.5 }, seed: 0 });
+    expect(quick).toEqual({ ...spec.hand, ...QUICK_CLOT, spline: { ...spec.hand.spline, ...QUICK_CLOT.spline }, potential: { ...spec.hand.potential, alpha: 0.5 }, seed: 0 });
     expect(fitOptionsFor(spec, 'direct', { seed: 1 })).toEqual({ seed: 1 });
     expect(() => fitOptionsFor(spec, 'nope', { seed: 0 })).toThrow(/unknown method 'nope'/);
     expect(methodLabel('full')).toContain('K_θ−Û');
@@ -145,13 +149,15 @@ describe('running methods', () => {
     let svg = '';
     const run = await runMethod(spec, p, 'full', {
       seed: 0,
+      select: 'none',
       fit: TINY,
       withModel: (model, r) => {
-        const table = buildTaskTable({ task: 'semicircles', levels: p.levels, seeds: [0], methods: [r], references: runReferences(p), details: {} });
+        const table = buildTaskTable({ task: 'semicircles', levels: p.levels, seeds: [0], methods: [r], references: runReferences(p), details: {}, settings: 'defaults', select: 'none' });
         svg = demoFigureSvg(model, p, table, 3);
       },
     });
-    expect(run.fitOptions).toMatchObject(mergeOptions(spec.clot, { couplings: { cap: 16 } }));
+    expect(run.fitOptions).toMatchObject({ couplings: { cap: 16 } });
+    expect(run.folds).toBeUndefined();
     expect(run.perLevel).toHaveLength(2);
     for (const l of run.perLevel) for (const k of ['w2', 'nll', 'cd']) expect(Number.isFinite(l[k])).toBe(true);
     expect(run.fitSeconds).toBeGreaterThan(0);
@@ -164,13 +170,46 @@ describe('running methods', () => {
     expect(renderScatterSvg([])).toContain('<svg');
   });
 
+  it('fits as hti fit does on each fold: selects on the fold\'s validation levels, scores the levels outside them', async () => {
+    const spec = TASKS.dropout_2moons;
+    const p = spec.prepare(0, { dataDir });
+    expect(p.folds).toEqual(twoFolds([0.1, 0.3, 0.7, 0.9]));
+    expect(p.folds).toEqual([{ validation: [0.1, 0.7] }, { validation: [0.3, 0.9] }]);
+    expect(p.selectionData.levels).toEqual([0, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99]);
+    // Two candidates and a short schedule keep this to seconds (2 folds × 2 candidate fits).
+    const candidates = [
+      { name: 'a', settings: { potential: { alpha: 0.05 } } },
+      { name: 'b', settings: { potential: { enabled: false } } },
+    ];
+    const run = await runMethod(spec, p, 'full', { seed: 0, candidates, fit: mergeOptions(TINY, { maps: { steps: 5 }, couplings: { cap: 8 } }) });
+    expect(run.folds!.map((f) => [f.validation, f.scored])).toEqual([
+      [[0.1, 0.7], [0.3, 0.9]],
+      [[0.3, 0.9], [0.1, 0.7]],
+    ]);
+    for (const f of run.folds!) {
+      expect(f.selection.heldOut).toBe('validation');
+      expect(f.selection.levels).toEqual(f.validation);
+      expect(f.report.references.map((r) => r.name)).toContain('copy-first-anchor');
+    }
+    expect(run.perLevel).toHaveLength(4);
+    for (const l of run.perLevel) expect(Number.isFinite(l.w2)).toBe(true);
+  });
+
+  it('cancer_reward selects on its training states, with the anchors jittered as for training', () => {
+    const p = TASKS.cancer_reward.prepare(0, { dataDir });
+    expect(p.selectionData.levels).toEqual([0, 1, 3, 5, 7, 9, 10]);
+    expect(p.selectionData.data[0].length).toBe(1000 * 9);
+    expect(p.selectionData.data[0]).toEqual(p.train.data[0]);
+    expect(p.selectionData.data[1]).not.toEqual(p.train.data[0]);
+  });
+
   it('runs a baseline through the registry over two seeds, references per seed', async () => {
     const r = await runTask('dropout_2moons', ['direct'], { seeds: [0, 1], fit: { steps: 3 }, task: { dataDir } });
     expect(r.methods.map((m) => [m.method, m.seed])).toEqual([
       ['direct', 0],
       ['direct', 1],
     ]);
-    expect(r.references).toHaveLength(4);
+    expect(r.references).toHaveLength(6);
     const t = buildTaskTable(r);
     const direct = t.rows[0];
     expect(direct.kind).toBe('method');
@@ -197,6 +236,8 @@ describe('tables', () => {
       { name: 'copy-first-anchor', label: 'copy first anchor', seed: 1, perLevel: [{ w2: 0.8, nll: 0.6, cd: 0.04 }, { w2: 2.7, nll: 6.5, cd: 0.04 }] },
     ],
     details: {},
+    settings: 'defaults',
+    select: 'auto',
   };
 
   it('averages levels over seeds, summarises the level mean over seeds, places the paper figure', () => {
@@ -244,7 +285,7 @@ describe('hti bench (built CLI)', () => {
 
   it('prints the table and writes JSON with --out', () => {
     const out = path.join(tmp, 'sub', 'bench.json');
-    const r = hti('bench', 'semicircles', '--quick', '--fit', JSON.stringify(TINY), '--out', out);
+    const r = hti('bench', 'semicircles', '--quick', '--select', 'none', '--fit', JSON.stringify(TINY), '--out', out);
     expect(r.stderr).toContain('[bench] semicircles · full · seed 0: fit');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/W2².*\nmethod\s+λ=0\.25\s+λ=0\.75\s+mean\s+paper\s+fit s\s+peak MB/);
@@ -252,7 +293,8 @@ describe('hti bench (built CLI)', () => {
     expect(r.stdout).toMatch(/\nfresh true samples \(ref\*\)\s+0\.0/);
     const report = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect(report.options).toMatchObject({ tasks: ['semicircles'], methods: ['full'], seeds: [0], quick: true });
-    expect(report.tasks[0].rows.map((x: { name: string }) => x.name)).toEqual(['full', 'copy-first-anchor', 'nearest-anchor', 'true-samples']);
+    expect(report.tasks[0].rows.map((x: { name: string }) => x.name)).toEqual(['full', 'copy-first-anchor', 'nearest-anchor', 'displacement-interpolation', 'true-samples']);
+    expect(r.stdout).toContain('CLOT settings: defaults, no selection');
   });
 
   it('--json prints JSON only on stdout', () => {
@@ -267,7 +309,7 @@ describe('hti bench (built CLI)', () => {
   it('rejects bad tasks, methods, seeds and fit JSON with one clear line', () => {
     const task = hti('bench', 'moons');
     expect(task.code).toBe(1);
-    expect(task.stderr).toMatch(/^hti: unknown task 'moons'; tasks: semicircles, dropout_2moons, cancer_reward, (\w+, )*all\n$/);
+    expect(task.stderr).toMatch(/^hti: unknown task 'moons'; tasks: semicircles, dropout_2moons, cancer_reward, (\w+, )*cancer_closed_loop, all\n$/);
     const method = hti('bench', 'semicircles', '--method', 'full,sinkhorn');
     expect(method.code).toBe(2);
     expect(method.stderr).toContain("unknown method 'sinkhorn'");

@@ -129,7 +129,7 @@ describe('hti eval (built CLI)', () => {
     const model = report.scores[0];
     expect(model.perLevel[0].groups).toBe(20);
     for (const k of ['w2', 'mse', 'meanMse']) expect(Number.isFinite(model.mean[k])).toBe(true);
-    expect(report.scores.map((s: { name: string }) => s.name)).toEqual(['model', 'copy-first-anchor', 'nearest-anchor', 'linear-interpolation']);
+    expect(report.scores.map((s: { name: string }) => s.name)).toEqual(['model', 'copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
     // Independent check of the copy-first-anchor reference on the same rows.
     const ds = selectRows(loadDataset(path.join(data, 'cancer_reward.npy')), 1000, 1200);
     const copy = report.scores[1].perLevel[0];
@@ -147,9 +147,9 @@ describe('hti eval (built CLI)', () => {
     expect(missing.stderr).toMatch(/^hti: model .*nope does not exist\n$/);
     const clash = hti('eval', moonsModel, path.join(data, 'cancer_reward.npy'));
     expect(clash.code).toBe(1);
-    expect(clash.stderr).toMatch(/^hti: sidecar .*cancer_reward\.json' says D = 2, C = 7 but the model expects D = 2, C = 1 \(categorical\)\n$/);
+    expect(clash.stderr).toMatch(/^hti: sidecar .*cancer_reward\.json' says D = 2, C = 7 \(continuous\) but model .* expects D = 2, C = 1 \(categorical\)\n$/);
     const range = hti('eval', moonsModel, path.join(data, 'dropout_2moons.npy'), '--levels', '0.3', '--rows', '5:2');
-    expect(range.code).toBe(1);
+    expect(range.code).toBe(2); // a malformed option value is a usage error, as in hti fit
     expect(range.stderr).toContain('--rows expects START:END');
     const atAnchor = hti('eval', cancerModel, path.join(data, 'cancer_reward.npy'), '--rows', '1000:1100', '--levels', '0,1');
     expect(atAnchor.code).toBe(0); // anchors are valid levels to score

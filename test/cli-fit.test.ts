@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,8 +10,8 @@ import { Rng } from '../src/engine/rng.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
 import { formatDuration, formatLosses, phaseEta, ProgressDisplay } from '../src/cli/progress.js';
 import { buildFitOptions } from '../src/cli/fit.js';
-import { parseLambdaGrid } from '../src/cli/sample.js';
-import { main } from '../src/cli/main.js';
+import { lambdaGrid as parseLambdaGrid } from '../src/cli/parsers.js';
+import { runCli, spawnCli } from './cli-helpers.js';
 
 // These tests run the built CLI (dist/), as a user would; `npm test` compiles it first.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,32 +23,10 @@ const TINY = [
 const at = (name: string) => path.join(dir, name);
 
 /** Run the built CLI as a user would (asynchronously, so that the test worker stays responsive). */
-function hti(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/hti.js'), ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const hti = (...args: string[]) => spawnCli(args);
 
 /** Run the CLI in this process: fast for error paths (no fresh Node, mostly no engine start). */
-async function htiHere(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    const code = await main(['node', 'hti', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
+const htiHere = (...args: string[]) => runCli(args);
 
 /** A failing run: the exit code, and (for bad input) one `hti: …` line naming the problem. */
 function expectFailure(r: { code: number | null; stdout: string; stderr: string }, code: 1 | 2, pattern: RegExp, args: string[]): void {
@@ -108,10 +86,12 @@ function leftovers(): string[] {
 
 describe('hti fit', () => {
   it('fits the categorical dataset with the sidecar anchors and writes a model directory', async () => {
-    const r = await hti('fit', semi, '--out', at('model'), '--seed', '1', ...TINY);
+    const r = await hti('fit', semi, '--out', at('model'), '--seed', '1', '--select', 'none', ...TINY);
     expect(r.stderr).not.toMatch(/^hti:/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^hti fit: wrote .*model \(full, K_θ−Û \(full method\)\) from 3 anchors \[0, 0\.5, 1\], 120\/120\/120 rows, in [\d.]+ s; /);
+    // No validation levels and selection off: the fit says it could not be judged.
+    expect(r.stderr).toMatch(/^warning: left-out anchors are only scored with --select auto/m);
     expect(r.stdout).toMatch(/mapLoss [-\d.e]+\/[-\d.e]+/);
     // Plain progress lines (stderr is not a TTY here): phase, step/total, losses, elapsed, ETA.
     expect(r.stderr).toMatch(/^spline pre-fit 1\/5 action=[-\d.e]+ \| \d+s elapsed, phase ETA /m);
@@ -123,15 +103,16 @@ describe('hti fit', () => {
   it('prints a JSON summary with --json, takes --anchors, --rows, --metric, --no-potential, and replaces an older model', async () => {
     fs.cpSync(at('model'), at('replaced'), { recursive: true });
     const r = await hti('fit', semi, '--out', at('replaced'), '--json', '--quiet', '--anchors', '0,1', '--rows', '0:50', '--metric', 'euclidean', '--no-potential', '--action-form', 'reference', ...TINY);
-    expect(r.stderr).toBe('');
+    // Two anchors and no validation levels: nothing held out to judge the fit on, and it says so.
+    expect(r.stderr).toMatch(/^warning: no held-out levels \(no validation levels in the sidecar, and only 2 anchors\)[^\n]*\n$/);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.method).toBe('full');
     expect(s.kind).toBe('clot');
     expect(s.anchors).toEqual([0, 1]);
     expect(s.rows).toEqual([50, 50]);
-    expect(s.fitSeconds).toBeGreaterThan(0);
-    expect(s.wallSeconds).toBeGreaterThanOrEqual(s.fitSeconds);
+    // The wall time of the whole fit (selection included), at least the final fit's own time.
+    expect(s.fitSeconds).toBeGreaterThanOrEqual(s.training.fitSeconds);
     expect(Object.keys(s.finalLosses)).toEqual(expect.arrayContaining(['couplingCost', 'mapLoss', 'splineAction']));
     expect(s.finalLosses.mapLoss).toHaveLength(1);
     expect(s.options).toMatchObject({
@@ -150,13 +131,37 @@ describe('hti fit', () => {
   });
 
   it('fits a continuous-condition dataset and a baseline', async () => {
-    const r = await hti('fit', cont, '--out', at('cont-model'), '--method', 'euclidean', '--quiet', ...TINY);
-    expect(r.stderr).toBe('');
+    const r = await hti('fit', cont, '--out', at('cont-model'), '--method', 'euclidean', '--quiet', '--select', 'none', ...TINY);
+    // Ten map steps do not learn much: the report on the validation level says so.
+    expect(r.stderr).toMatch(/^warning: the surrogate \([\d.e-]+\) does not beat [\w-]+ \([\d.e-]+\) on the validation levels/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/from 2 anchors \[0, 1\], 80\/80 rows/);
     const b = await hti('fit', cont, '--out', at('direct-model'), '--method', 'direct', '--steps', '20', '--batch-size', '16', '--hidden', '8', '--json', '--quiet');
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout).kind).toBe('direct');
+  });
+
+  it('selects among candidate settings on left-out anchors, prints the choice and the held-out comparison, and saves both', async () => {
+    const r = await hti('fit', semi, '--out', at('selected'), '--json', '--quiet', ...TINY);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.selection.mode).toBe('auto');
+    expect(s.selection.heldOut).toBe('left-out-anchors');
+    expect(s.selection.levels).toEqual([0.5]);
+    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toEqual(['paper', 'paper-strong-potential', 'reference-dwelling', 'no-potential']);
+    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toContain(s.selection.chosen);
+    for (const c of s.selection.candidates) expect(c.mean).toBeGreaterThan(0);
+    expect(s.report.references.map((x: { name: string }) => x.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'displacement-interpolation']);
+    // The fit time counts every candidate.
+    expect(s.fitSeconds).toBeGreaterThan(s.training.fitSeconds);
+    const config = JSON.parse(fs.readFileSync(at('selected/config.json'), 'utf8'));
+    expect(config.info.training.selection.chosen).toBe(s.selection.chosen);
+    expect(config.info.training.report.model.mean).toBe(s.report.model.mean);
+    // Text output: the choice and the comparison.
+    const t = await hti('fit', semi, '--out', at('selected'), '--quiet', ...TINY);
+    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates: paper [\d.e-]+, /m);
+    expect(t.stdout).toMatch(/^held-out W2² on left-out anchors 0\.5: surrogate [\d.e-]+; copy-first-anchor [\d.e-]+, nearest-anchor [\d.e-]+, displacement-interpolation [\d.e-]+$/m);
+    expect(t.stdout).toMatch(/^anchors reproduced, W2² to each anchor's own rows: λ=0\.5 [\d.e-]+ \(copy-first [\d.e-]+\), λ=1 [\d.e-]+ \(copy-first [\d.e-]+\)$/m);
   });
 
   it('stops on Ctrl-C with exit 130 and leaves no model or temp directory', async () => {
@@ -259,15 +264,15 @@ describe('hti sample and hti trajectory', () => {
     await fails(1, /λ = -0\.1 is outside/, 'trajectory', m, '--from', rows, '--lambdas', '-0.1,0.5', '--out', at('e.npy'));
     await fails(1, /shape \[2, 4\] is not rows of width 3; expected \[N, 3\]/, 'sample', m, '--lambda', '0.5', '--from', at('wide.npy'), '--out', at('e.npy'));
     await fails(1, /NaN at row 1, column 0/, 'sample', m, '--lambda', '0.5', '--from', at('nan.npy'), '--out', at('e.npy'));
-    await fails(1, /class 7 is not one of 0\.\.3/, 'sample', m, '--lambda', '0.5', '--from', at('badclass.npy'), '--out', at('e.npy'));
+    await fails(1, /class 7 is not one of the model's classes \(0, 1, 2, 3\)/, 'sample', m, '--lambda', '0.5', '--from', at('badclass.npy'), '--out', at('e.npy'));
     await fails(1, /cannot read '.*absent\.npy': no such file/, 'sample', m, '--lambda', '0.5', '--from', at('absent.npy'), '--out', at('e.npy'));
-    await fails(1, /--class 4 is not one of the model's classes 0\.\.3/, 'sample', m, '--lambda', '0.5', '--class', '4', '--n', '3', '--out', at('e.npy'));
+    await fails(1, /--class: class 4 is not one of the model's classes \(0, 1, 2, 3\)/, 'sample', m, '--lambda', '0.5', '--class', '4', '--n', '3', '--out', at('e.npy'));
     await fails(1, /--class applies only to a model with a categorical condition; this model's condition is continuous \(2 columns\)/, 'sample', at('cont-model'), '--lambda', '0.5', '--class', '0', '--n', '3', '--out', at('e.npy'));
     await fails(1, /give the starting rows: --from ROWS\.npy, or --class c --n K/, 'sample', m, '--lambda', '0.5', '--out', at('e.npy'));
     await fails(1, /give either --from ROWS or --n K/, 'sample', m, '--lambda', '0.5', '--from', rows, '--n', '3', '--out', at('e.npy'));
     await fails(1, /model .*absent-model does not exist/, 'sample', at('absent-model'), '--lambda', '0.5', '--from', rows, '--out', at('e.npy'));
     await fails(1, /--out must name an \.npy file/, 'sample', m, '--lambda', '0.5', '--from', rows, '--out', at('e.csv'));
-    await fails(1, /directory .*nowhere does not exist/, 'sample', m, '--lambda', '0.5', '--from', rows, '--out', at('nowhere/e.npy'));
+    await fails(1, /folder .*nowhere does not exist/, 'sample', m, '--lambda', '0.5', '--from', rows, '--out', at('nowhere/e.npy'));
     await failsSpawned(2, /required option '--out <file>' not specified/, 'sample', m, '--lambda', '0.5', '--from', rows);
     await fails(2, /required option '--lambda <L>' not specified/, 'sample', m, '--from', rows, '--out', at('e.npy'));
     await fails(2, /option '--lambda <L>' argument 'half' is invalid/, 'sample', m, '--lambda', 'half', '--from', rows, '--out', at('e.npy'));

@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { anchorDataset, loadDataset, writeNpy } from '../src/data/index.js';
 import { fitModel } from '../src/methods/registry.js';
-import { main } from '../src/cli/main.js';
-import { startServe, registerServe } from '../src/server/command.js';
+import { startServe } from '../src/server/command.js';
+import { runCli } from './cli-helpers.js';
 
 const DATA = path.resolve(__dirname, '../data/dropout_2moons.npy');
 const OTHER = path.resolve(__dirname, '../data/cancer_reward.npy');
@@ -27,18 +27,9 @@ afterAll(() => {
 });
 
 /** Run the CLI, capturing what it writes. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'hti', ...args], [registerServe]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+async function run(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runCli(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('hti plot', () => {
@@ -97,7 +88,7 @@ describe('hti serve', () => {
   });
 
   test('refuses mismatched reference data, busy ports and bad options', async () => {
-    await expect(startServe(modelDir, { port: 0, host: '127.0.0.1', data: OTHER })).rejects.toThrow(/has 2 outputs \+ 7 condition columns; the model has 2 \+ 1 \(categorical\)/);
+    await expect(startServe(modelDir, { port: 0, host: '127.0.0.1', data: OTHER })).rejects.toThrow(/says D = 2, C = 7 \(continuous\) but model .* expects D = 2, C = 1 \(categorical\)/);
     const first = await startServe(modelDir, { port: 0, host: '127.0.0.1' });
     try {
       const port = Number(new URL(first.url).port);

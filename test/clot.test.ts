@@ -227,7 +227,7 @@ describe('CLOT sampling', () => {
     for (const bad of [-1, 4, 1.5]) {
       const r = rows.slice();
       r[2] = bad;
-      expect(() => model.sample(r, 0.5)).toThrow(/class .* is not one of 0..3/);
+      expect(() => model.sample(r, 0.5)).toThrow(/class .* is not one of the model's classes \(0, 1, 2, 3\)/);
     }
     expect(() => model.anchorRows(9, 3, 0)).toThrow(/class 9/);
   });
@@ -456,9 +456,9 @@ describe('CLOT fitting', () => {
     const ds = movingCloud([0, 1], 50, 3, 2);
     await expect(fitModel('nlot', ds, { ...TINY })).rejects.toThrow(/fixed-eigen' exists for D = 2 only \(this data has D = 3\)/);
     await expect(fitClot(ds, { ...TINY, metric: { kind: 'fixed-eigen' } })).rejects.toThrow(/D = 2 only/);
-    await expect(fitClot(ds, { ...TINY, preset: 'bogus' as never })).rejects.toThrow(/unknown preset 'bogus'/);
-    await expect(fitClot(ds, { ...TINY, stepz: 3 } as ClotOptions)).rejects.toThrow(/unknown CLOT option 'stepz'/);
-    await expect(fitClot(ds, { ...TINY, maps: { stepz: 3 } } as ClotOptions)).rejects.toThrow(/unknown CLOT option 'maps.stepz'/);
+    await expect(fitClot(ds, { ...TINY, preset: 'bogus' as never })).rejects.toThrow(/unknown preset "bogus"/);
+    await expect(fitClot(ds, { ...TINY, stepz: 3 } as ClotOptions)).rejects.toThrow(/unknown CLOT option "stepz"/);
+    await expect(fitClot(ds, { ...TINY, maps: { stepz: 3 } } as ClotOptions)).rejects.toThrow(/unknown CLOT option "maps.stepz"/);
     await expect(fitClot(ds, { ...TINY, equalSpacing: true } as ClotOptions)).rejects.toThrow(/equal spacing applies to the time-based baselines/);
   });
 

@@ -289,6 +289,6 @@ describe('hti family (built CLI)', () => {
     const r = hti('family', 'gan');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^hti: unknown family 'gan'; families: quantile, quantile3, smoothing, focal/);
-    expect(hti('family', 'quantile', '--size', 'huge').stderr).toContain('expected small or full');
+    expect(hti('family', 'quantile', '--size', 'huge').stderr).toContain("unknown size 'huge'; valid sizes: small, full");
   });
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CLASS_COLORS, escapeXml, heatLevels, fontFile, niceTicks, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/plot/render.js';
+import { CLASS_COLORS, escapeXml, heatLevels, fontFile, niceTicks, renderLineChartsSvg, renderPanelsSvg, renderScatterSvg, svgToPixels, svgToPng, writePlot, type Layer } from '../src/plot/render.js';
 import { modelFigureSvg } from '../src/plot/figure.js';
 import { circleModel } from '../src/server/analytic.js';
 
@@ -139,6 +139,30 @@ describe('renderPanelsSvg and PNG output', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(-1.9, 1.9)).toEqual([-1, 0, 1]);
     expect(niceTicks(-1.9, 1.9, 8)).toEqual([-1.5, -1, -0.5, 0, 0.5, 1, 1.5]);
+  });
+});
+
+describe('renderLineChartsSvg', () => {
+  test('each chart has its own y range; a line lands at its data position', () => {
+    const flat = { x: [0, 10], y: [5, 5], color: '#ff0000', width: 4, opacity: 1 };
+    const charts = [
+      { title: 'a', yLabel: 'small', series: [flat], bounds: [[0, 10], [0, 10]] as [[number, number], [number, number]] },
+      { title: 'b', yLabel: 'large', series: [{ x: [0, 1, 2], y: [1e6, 3e6, 2e6], color: '#0000ff' }] },
+    ];
+    const svg = renderLineChartsSvg(charts, { xLabel: 'day', legend: [{ label: 'red', color: '#ff0000', shape: 'line' }] });
+    expect(svg.match(/<polyline /g)).toHaveLength(2);
+    expect(svg).toContain('>large<');
+    expect(svg).toContain('>3.0e+6<'); // the second chart's ticks follow its own data
+    // Panel 420 × 260, margins 52/12/28/42: the first plot area is x 52..408, y 28..218.
+    const img = svgToPixels(svg);
+    expect(img.width).toBe(840);
+    expect(pixel(img, Math.round(52 + 0.5 * 356), Math.round(28 + 0.5 * 190))).toEqual([255, 0, 0]);
+    expect(pixel(img, Math.round(52 + 0.5 * 356), Math.round(28 + 0.25 * 190))).toEqual([255, 255, 255]);
+  });
+
+  test('mismatched series and empty input are errors', () => {
+    expect(() => renderLineChartsSvg([])).toThrow(/no charts/);
+    expect(() => renderLineChartsSvg([{ series: [{ x: [0, 1], y: [1], color: '#000000' }] }])).toThrow(/2 x and 1 y/);
   });
 });
 

@@ -117,6 +117,9 @@ describe('automatic selection on a family that moves non-uniformly in λ', () =>
       expect(clot.warp.position(0.5).s).toBeLessThan(0.25);
       expect(report.beatsReferences).toBe(true);
       expect(report.warning).toBeNull();
+      // The last anchor is reproduced: far closer to its own rows than copying the first anchor.
+      expect(report.anchors.map((a) => a.lambda)).toEqual([1]);
+      expect(report.anchors[0].score).toBeLessThan(0.05 * report.anchors[0].copyFirst);
       // Held-out test levels the fit never saw.
       const anchors = { ...ds, anchors: [0, 1] };
       const lin = linearInterpolation(anchors, test);

@@ -155,7 +155,7 @@ describe('/api/field', () => {
 
   test('bad field requests', async () => {
     expectError(await app.inject({ method: 'GET', url: '/api/field' }), 400, /class is required/);
-    expectError(await app.inject({ method: 'GET', url: '/api/field?class=2' }), 400, /class 2 is not one of 0..1/);
+    expectError(await app.inject({ method: 'GET', url: '/api/field?class=2' }), 400, /class 2 is not one of the model's classes \(0, 1\)/);
     expectError(await app.inject({ method: 'GET', url: '/api/field?class=abc' }), 400, /querystring.class must be an integer/);
     expectError(await app.inject({ method: 'GET', url: '/api/field?class=0&lambda=3' }), 400, /outside the model's range \[0, 1\]/);
     expectError(await app.inject({ method: 'GET', url: '/api/field?class=0&grid=1000' }), 400, /querystring.grid must be <= 128/);
@@ -246,10 +246,10 @@ describe('malformed input: a JSON 4xx naming the problem, never a crash or a sta
     expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 0], [1, 0]] }), 400, /rows\[1\] has 2 values; this model needs 3 \(2 outputs then 1 condition\)/);
     expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 0, 0]] }), 400, /rows\[0\] has 4 values/);
     expectError(await post('/api/trajectory', { steps: 2, rows: [[1, 0]] }), 400, /rows\[0\] has 2 values/);
-    expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 2]] }), 400, /class 2 is not one of 0..1/);
-    expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 0.5]] }), 400, /class 0.5 is not one of 0..1/);
+    expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 2]] }), 400, /class 2 is not one of the model's classes \(0, 1\)/);
+    expectError(await post('/api/sample', { lambda: 0.5, rows: [[1, 0, 0.5]] }), 400, /class 0.5 is not one of the model's classes \(0, 1\)/);
     expectError(await raw('/api/sample', '{"lambda":0.5,"rows":[[1e999,0,0]]}'), 400, /body.rows\[0\]\[0\] must be a finite number/);
-    expectError(await post('/api/sample', { lambda: 0.5, class: 5, n: 2 }), 400, /class 5 is not one of 0..1/);
+    expectError(await post('/api/sample', { lambda: 0.5, class: 5, n: 2 }), 400, /class 5 is not one of the model's classes \(0, 1\)/);
     expectError(await post('/api/sample', { lambda: 0.5, rows: [] }), 400, /body.rows has too few items/);
   });
 

@@ -175,6 +175,11 @@ function colorOfRow(row) {
   return `rgb(${r},${g},${b})`;
 }
 
+/** The model's class ids (servers before the list existed: 0..classes−1). */
+function classIds(info) {
+  return info.classIds ?? Array.from({ length: info.classes }, (_, c) => c);
+}
+
 function renderLegend() {
   const el = $('legend');
   el.replaceChildren();
@@ -188,7 +193,7 @@ function renderLegend() {
     el.append(span);
   };
   if (info.categorical) {
-    for (let c = 0; c < info.classes; c++) item(CLASS_COLORS[c % CLASS_COLORS.length], `class ${c}`);
+    for (const c of classIds(info)) item(CLASS_COLORS[c % CLASS_COLORS.length], `class ${c}`);
   } else if (state.colorBy !== null && state.colorRange) {
     const bar = document.createElement('span');
     bar.className = 'ramp';
@@ -597,7 +602,9 @@ function setupControls() {
   }
   if (info.categorical && hasField) {
     $('field-row').hidden = false;
-    fillSelect($('field-class'), Array.from({ length: info.classes }, (_, c) => `class ${c}`), 0);
+    const ids = classIds(info);
+    $('field-class').replaceChildren(...ids.map((c) => new Option(`class ${c}`, String(c))));
+    $('field-class').value = String(ids[0]);
   }
   if (!info.categorical && info.cond > 0) {
     $('color-row').hidden = false;

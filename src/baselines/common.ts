@@ -3,10 +3,10 @@
  * standardisation, stored first-anchor rows, the λ → t map, and the network's condition input.
  */
 import { concatArrays } from '../data/arrays.js';
-import type { Dataset } from '../data/dataset.js';
+import { classIdsOf, MAX_CLASSES, type Dataset } from '../data/dataset.js';
 import { checkStandardizer, standardize, type Standardizer } from '../data/standardize.js';
 import { Adam, Mlp, Rng, tf, learningRate, type ConditionSpec, type NamedArray, type Scalar, type Tensor2D, type Variable } from '../engine/index.js';
-import type { ModelInfo, ModelKind } from '../surrogate/model.js';
+import { checkRowCount, classIndexMap, columnBounds, knownClasses, unknownClassError, type ModelInfo, type ModelKind } from '../surrogate/model.js';
 import type { ProgressHook } from '../surrogate/progress.js';
 import { writeModelDir } from '../surrogate/persist.js';
 import { intervalOf } from '../surrogate/anchors.js';
@@ -27,6 +27,8 @@ export function checkTrainingSet(train: Dataset): void {
     if (!(levels[k] > levels[k - 1])) throw new Error(`anchor levels must be strictly increasing, got ${levels[k - 1]} then ${levels[k]}`);
   }
   const width = dim + cond;
+  if (train.categorical && cond !== 1) throw new Error(`a categorical condition must be one column, got ${cond}`);
+  const known = train.categorical && train.classIds ? new Set(train.classIds) : null;
   data.forEach((block, k) => {
     if (block.length === 0 || block.length % width !== 0) throw new Error(`anchor λ = ${levels[k]} has no rows or a row width other than ${width}`);
     for (let i = 0; i < block.length; i++) {
@@ -35,11 +37,12 @@ export function checkTrainingSet(train: Dataset): void {
     if (train.categorical) {
       for (let i = dim; i < block.length; i += width) {
         const c = block[i];
-        if (!Number.isInteger(c) || c < 0 || c >= train.classes) throw new Error(`anchor λ = ${levels[k]}: class ${c} is not one of 0..${train.classes - 1}`);
+        if (!Number.isInteger(c) || c < 0) throw new Error(`anchor λ = ${levels[k]}: class ${c} is not an integer ≥ 0`);
+        if (known && !known.has(c)) throw new Error(`anchor λ = ${levels[k]}: class ${c} is not in the training set's class list`);
       }
     }
   });
-  if (train.categorical && cond !== 1) throw new Error(`a categorical condition must be one column, got ${cond}`);
+  if (train.categorical && classIdsOf(train).length > MAX_CLASSES) throw new Error(`the training set holds more than ${MAX_CLASSES} classes`);
 }
 
 /** Anchor time of a λ (piecewise linear through the anchors, so it honours either spacing). */
@@ -48,14 +51,25 @@ export function timeOf(anchors: number[], times: number[], lambda: number): numb
   return times[k] + s * (times[k + 1] - times[k]);
 }
 
-/** The condition block a network sees: class ids for categorical, standardised x otherwise. */
-export function conditionBlock(rows: Float32Array, dim: number, cond: number, categorical: boolean, st: Standardizer | null): Float32Array {
+type ConditionInfo = Pick<ModelInfo, 'dim' | 'cond' | 'categorical' | 'classes' | 'classIds'>;
+
+/**
+ * The condition block a network sees: each row's class index among the model's known classes
+ * (categorical; ids were checked by checkRows or come from the training set), standardised x otherwise.
+ */
+export function conditionBlock(rows: Float32Array, info: ConditionInfo, st: Standardizer | null): Float32Array {
+  const { dim, cond, categorical } = info;
   const width = dim + cond;
   if (cond === 0) return new Float32Array(0);
   if (categorical) {
+    const index = classIndexMap(knownClasses(info));
     const n = rows.length / width;
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = rows[i * width + dim];
+    for (let i = 0; i < n; i++) {
+      const c = index.get(rows[i * width + dim]);
+      if (c === undefined) throw unknownClassError(info, rows[i * width + dim], `row ${i}: `);
+      out[i] = c;
+    }
     return out;
   }
   return standardize(rows, width, dim, st!);
@@ -76,27 +90,19 @@ export function conditionTensor(block: Float32Array, cond: number, n: number): T
 /** The info every baseline reports: sizes, anchors and per-column bounds over the anchor data. */
 export function baseInfo(train: Dataset, kind: ModelKind, method: string): ModelInfo {
   const width = train.dim + train.cond;
-  const bounds: [number, number][] = [];
-  for (let j = 0; j < train.dim; j++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const b of train.data) {
-      for (let i = j; i < b.length; i += width) {
-        if (b[i] < lo) lo = b[i];
-        if (b[i] > hi) hi = b[i];
-      }
-    }
-    bounds.push([lo, hi]);
-  }
+  const bounds = columnBounds(train.data, width, 0, train.dim);
+  const classIds = classIdsOf(train);
   return {
     kind,
     method,
     dim: train.dim,
     cond: train.cond,
     categorical: train.categorical,
-    classes: train.categorical ? train.classes : 0,
+    classes: classIds.length,
+    ...(train.categorical ? { classIds } : {}),
     anchors: train.levels.slice(),
     bounds,
+    ...(train.cond > 0 && !train.categorical ? { condBounds: columnBounds(train.data, width, train.dim, train.cond) } : {}),
   };
 }
 
@@ -118,14 +124,14 @@ export function storedAnchorRows(train: Dataset, rng: Rng): NamedArray {
  */
 export function drawAnchorRows(info: ModelInfo, stored: Float32Array, klass: number | null, n: number, seed: number): Float32Array {
   const width = info.dim + info.cond;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`number of rows must be a positive integer, got ${n}`);
+  checkRowCount(n);
   const total = stored.length / width;
   let pool: number[];
   if (klass === null) {
     pool = Array.from({ length: total }, (_, i) => i);
   } else {
     if (!info.categorical) throw new Error('this model has no categorical condition; ask for anchor rows with class null');
-    if (!Number.isInteger(klass) || klass < 0 || klass >= info.classes) throw new Error(`class ${klass} is not one of 0..${info.classes - 1}`);
+    if (!knownClasses(info).includes(klass)) throw unknownClassError(info, klass);
     pool = [];
     for (let i = 0; i < total; i++) if (stored[i * width + info.dim] === klass) pool.push(i);
     if (pool.length === 0) throw new Error(`the model stores no first-anchor rows of class ${klass}`);
@@ -227,14 +233,14 @@ export function timeFeatures(t: number, out: Float32Array, at: number): void {
 export const concat = (blocks: Float32Array[]): Float32Array => concatArrays(blocks);
 
 /** An integer option ≥ 1 (the fallback when unset); anything else is a clear error. */
-export function positiveInt(value: number | undefined, fallback: number, name: string): number {
+export function positiveIntOption(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   return v;
 }
 
 /** A finite option > 0 (the fallback when unset). */
-export function positiveNumber(value: number | undefined, fallback: number, name: string): number {
+export function positiveNumberOption(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!(Number.isFinite(v) && v > 0)) throw new Error(`${name} must be a positive number, got ${v}`);
   return v;

@@ -19,8 +19,8 @@ import {
   conditionSpec,
   conditionTensor,
   hiddenLayers,
-  positiveInt,
-  positiveNumber,
+  positiveIntOption,
+  positiveNumberOption,
   INFERENCE_CHUNK,
   requireTensor,
   storedAnchorRows,
@@ -57,14 +57,14 @@ class DirectModel extends SingleNetModel<DirectConfig> implements TrajectoryMode
   sample(rows: Float32Array, lambda: number): Float32Array {
     checkLambda(this.info, lambda);
     const n = checkRows(this.info, rows);
-    const { dim, cond, categorical } = this.info;
+    const { dim, cond } = this.info;
     const width = dim + cond;
     const t = timeOf(this.info.anchors, this.config.times, lambda);
     const y = new Float32Array(n * dim);
     for (let start = 0; start < n; start += INFERENCE_CHUNK) {
       const m = Math.min(INFERENCE_CHUNK, n - start);
       const chunk = rows.subarray(start * width, (start + m) * width);
-      const cb = conditionBlock(chunk, dim, cond, categorical, this.config.xStd);
+      const cb = conditionBlock(chunk, this.info, this.config.xStd);
       const out = tf.tidy(() => {
         const input = tf.fill([m, 1], 2 * t - 1);
         return this.net.forward(input, conditionTensor(cb, cond, m) as Tensor2D | null);
@@ -93,9 +93,9 @@ export async function fitDirect(train: Dataset, options: DirectOptions = {}): Pr
   checkTrainingSet(train);
   const started = performance.now();
   const seed = options.seed ?? 0;
-  const steps = positiveInt(options.steps, 1000, 'steps');
-  const batch = positiveInt(options.batch, 256, 'batch size');
-  const lr = positiveNumber(options.lr, 2e-3, 'learning rate');
+  const steps = positiveIntOption(options.steps, 1000, 'steps');
+  const batch = positiveIntOption(options.batch, 256, 'batch size');
+  const lr = positiveNumberOption(options.lr, 2e-3, 'learning rate');
   const { dim, cond, categorical } = train;
   const width = dim + cond;
   const equalSpacing = options.equalSpacing ?? false;
@@ -118,7 +118,7 @@ export async function fitDirect(train: Dataset, options: DirectOptions = {}): Pr
   train.data.forEach((block, k) => {
     const n = block.length / width;
     ys.push(standardize(block, width, 0, config.yStd));
-    xs.push(conditionBlock(block, dim, cond, categorical, config.xStd));
+    xs.push(conditionBlock(block, info, config.xStd));
     // The time alone (no sinusoids): between anchors the regression should interpolate plainly.
     ts.push(new Float32Array(n).fill(2 * config.times[k] - 1));
   });

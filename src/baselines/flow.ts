@@ -22,8 +22,8 @@ import {
   conditionBlock,
   conditionSpec,
   hiddenLayers,
-  positiveInt,
-  positiveNumber,
+  positiveIntOption,
+  positiveNumberOption,
   INFERENCE_CHUNK,
   requireTensor,
   storedAnchorRows,
@@ -108,7 +108,7 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
   const { dim, cond, categorical } = train;
   const width = dim + cond;
   const equalSpacing = options.equalSpacing ?? false;
-  const stepsPerUnit = positiveInt(options.stepsPerUnit, 40, 'RK4 steps per unit time');
+  const stepsPerUnit = positiveIntOption(options.stepsPerUnit, 40, 'RK4 steps per unit time');
   const config: FlowConfig = {
     hidden: hiddenLayers(options.hidden, [64, 64, 64]),
     activation: 'leaky_relu',
@@ -119,9 +119,10 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
     xStd: cond > 0 && !categorical ? fitStandardizer(train.data, width, dim, cond) : null,
   };
   const rng = new Rng(options.seed ?? 0);
+  const info = baseInfo(train, kind, kind);
   const blocks: AnchorBlock[] = train.data.map((block) => ({
     y: standardize(block, width, 0, config.yStd),
-    x: conditionBlock(block, dim, cond, categorical, config.xStd),
+    x: conditionBlock(block, info, config.xStd),
     n: block.length / width,
   }));
   const pairRng = rng.fork('pairing');
@@ -142,7 +143,7 @@ export async function prepareFlow(train: Dataset, kind: ModelKind, options: Flow
     }
     segments.push({ y0, y1, x, weight: p.weight, coef: null, pairing: p.mode });
   }
-  return { train, info: baseInfo(train, kind, kind), config, blocks, segments, rng, started };
+  return { train, info, config, blocks, segments, rng, started };
 }
 
 /** Velocity-net input width: y, local-time features, one-hot segment. */
@@ -208,9 +209,9 @@ export function trainVelocity(
   const { info, config, segments } = setup;
   const { dim, cond } = info;
   const K = segments.length;
-  const steps = positiveInt(options.steps, 1000, 'steps');
-  const batch = positiveInt(options.batch, 256, 'batch size');
-  const lr = positiveNumber(options.lr, 2e-3, 'learning rate');
+  const steps = positiveIntOption(options.steps, 1000, 'steps');
+  const batch = positiveIntOption(options.batch, 256, 'batch size');
+  const lr = positiveNumberOption(options.lr, 2e-3, 'learning rate');
   const net = buildVelocityNet(info, config, setup.rng.int(0x7fffffff));
   const sampler = new PairSampler(segments);
   const rng = setup.rng.fork('velocity-batches');
@@ -303,10 +304,10 @@ export class FlowModel extends SingleNetModel<FlowConfig> implements TrajectoryM
 
   /** Standardised outputs of `rows` at each λ of a sorted list. */
   private integrate(rows: Float32Array, n: number, sorted: number[]): Float32Array[] {
-    const { dim, cond, categorical, anchors } = this.info;
+    const { dim, cond, anchors } = this.info;
     const width = dim + cond;
     const K = anchors.length - 1;
-    const cb = conditionBlock(rows, dim, cond, categorical, this.config.xStd);
+    const cb = conditionBlock(rows, this.info, this.config.xStd);
     let film: Film | null = null;
     if (cond > 0) {
       // FiLM depends on the condition alone: compute it once for the whole integration.

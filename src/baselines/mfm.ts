@@ -13,8 +13,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { Mlp, Rng, tf, type Scalar, type Tensor2D } from '../engine/index.js';
-import type { TrajectoryModel } from '../surrogate/model.js';
-import { conditionSpec, INFERENCE_CHUNK, positiveInt, positiveNumber, trainLoop } from './common.js';
+import { knownClasses, type TrajectoryModel } from '../surrogate/model.js';
+import { conditionSpec, INFERENCE_CHUNK, positiveIntOption, positiveNumberOption, trainLoop } from './common.js';
 import { bendBasis, BEND_TERMS, finishFlow, PairSampler, prepareFlow, trainVelocity, type FlowOptions, type FlowSetup } from './flow.js';
 
 export interface MfmOptions extends FlowOptions {
@@ -58,7 +58,7 @@ interface MetricSettings {
 function buildGroups(setup: FlowSetup, options: MfmOptions, settings: MetricSettings): MetricGroup[] {
   const { dim, cond, categorical } = setup.info;
   const rng = setup.rng.fork('metric-support');
-  const max = positiveInt(options.metricPoints, 600, 'metric points');
+  const max = positiveIntOption(options.metricPoints, 600, 'metric points');
   // Pooled rows of every anchor, split by class for a categorical condition.
   const members = new Map<number | null, { y: number[]; x: number[] }>();
   for (const block of setup.blocks) {
@@ -82,7 +82,7 @@ function buildGroups(setup: FlowSetup, options: MfmOptions, settings: MetricSett
       for (let d = 0; d < dim; d++) y[i * dim + d] = all.y[r * dim + d];
       for (let c = 0; c < xc; c++) x[i * xc + c] = all.x[r * xc + c];
     });
-    const sigma = options.bandwidth !== undefined ? positiveNumber(options.bandwidth, 0, 'metric bandwidth') : scottBandwidth(y, pick.length, dim);
+    const sigma = options.bandwidth !== undefined ? positiveNumberOption(options.bandwidth, 0, 'metric bandwidth') : scottBandwidth(y, pick.length, dim);
     const sampler = new PairSampler(setup.segments, categorical ? (k, i) => setup.segments[k].x[i] === klass : undefined);
     const group: MetricGroup = { klass, y, x, n: pick.length, sigma, hBar: 0, eps: 0, sampler };
     group.hBar = meanHOnData(group, dim, xc, settings);
@@ -123,8 +123,14 @@ function conditionMask(g: MetricGroup, xb: Float32Array, B: number, xc: number, 
   return out;
 }
 
-/** The group's points as tensors: y [N, D], y² [N, D], ‖y‖² [1, N]. */
-function supportTensors(g: MetricGroup, dim: number): { supY: Tensor2D; supY2: Tensor2D; supSq: Tensor2D } {
+/** A group's points as tensors: y [N, D], y² [N, D], ‖y‖² [1, N]. */
+interface SupportTensors {
+  supY: Tensor2D;
+  supY2: Tensor2D;
+  supSq: Tensor2D;
+}
+
+function supportTensors(g: MetricGroup, dim: number): SupportTensors {
   return tf.tidy(() => {
     const supY = tf.tensor2d(g.y, [g.n, dim]);
     const supY2 = tf.square(supY) as Tensor2D;
@@ -137,7 +143,7 @@ function supportTensors(g: MetricGroup, dim: number): { supY: Tensor2D; supY2: T
  * LAND h(q) [P, D] for points q [P, D] whose conditions repeat each mask row `per` times
  * (mask [B, N], P = B · per). Runs inside a tidy.
  */
-function landH(q: Tensor2D, mask: Tensor2D, per: number, sup: { supY: Tensor2D; supY2: Tensor2D; supSq: Tensor2D }, sigma: number): Tensor2D {
+function landH(q: Tensor2D, mask: Tensor2D, per: number, sup: SupportTensors, sigma: number): Tensor2D {
   const [B, N] = mask.shape;
   const P = q.shape[0];
   const qq = tf.sum(tf.square(q), 1, true);
@@ -169,35 +175,125 @@ function meanHOnData(g: MetricGroup, dim: number, xc: number, settings: MetricSe
 
 export async function fitMfm(train: Dataset, options: MfmOptions = {}): Promise<TrajectoryModel> {
   const setup = await prepareFlow(train, 'mfm', options);
-  const { dim, cond, categorical } = setup.info;
-  const xc = categorical ? 0 : cond;
   const settings: MetricSettings = {
-    hx: positiveNumber(options.conditionBandwidth, 1, 'condition bandwidth'),
-    epsRel: positiveNumber(options.epsilon, 0.1, 'metric ε'),
+    hx: positiveNumberOption(options.conditionBandwidth, 1, 'condition bandwidth'),
+    epsRel: positiveNumberOption(options.epsilon, 0.1, 'metric ε'),
   };
   const groups = buildGroups(setup, options, settings);
-  const groupMass = groups.map((g) => g.sampler.mass);
-  const massTotal = groupMass.reduce((a, b) => a + b, 0);
+  const interpolant = trainInterpolant(setup, groups, settings, options);
+  const v = trainVelocity(setup, options, options.onProgress);
+  const { categorical, cond } = setup.info;
+  const ids = knownClasses(setup.info);
+  return finishFlow(setup, v.net, {
+    seed: options.seed ?? 0,
+    ...v.summary,
+    interpolantSteps: interpolant.steps,
+    finalEnergy: interpolant.energy,
+    metric: {
+      kind: 'land',
+      epsilonRelative: settings.epsRel,
+      conditionBandwidth: !categorical && cond > 0 ? settings.hx : null,
+      // Groups hold class indices; the summary names the class ids.
+      groups: groups.map((g) => ({ class: g.klass === null ? null : ids[g.klass], points: g.n, bandwidth: g.sigma, meanH: g.hBar, epsilon: g.eps })),
+    },
+    meanBend: meanBend(setup),
+    stepsPerUnit: setup.config.stepsPerUnit,
+    equalSpacing: setup.config.equalSpacing,
+  });
+}
 
+/** Buffers of one interpolant batch: B pairs (y0, y1 | x), each at Q quadrature times s. */
+interface InterpolantBatch {
+  B: number;
+  Q: number;
+  input: Float32Array; // B × 2D: (y0, y1)
+  x: Float32Array; // B × C: the condition as the network sees it
+  xKernel: Float32Array; // B × C for continuous x (the metric's condition kernel), else empty
+  lin: Float32Array; // B·Q × D: the chord at s
+  dlin: Float32Array; // B·Q × D: its derivative
+  basis: Float32Array; // B·Q × BEND_TERMS
+  dbasis: Float32Array;
+}
+
+function interpolantBatch(B: number, Q: number, dim: number, cond: number, xc: number): InterpolantBatch {
+  return {
+    B,
+    Q,
+    input: new Float32Array(B * 2 * dim),
+    x: new Float32Array(B * cond),
+    xKernel: new Float32Array(B * xc),
+    lin: new Float32Array(B * Q * dim),
+    dlin: new Float32Array(B * Q * dim),
+    basis: new Float32Array(B * Q * BEND_TERMS),
+    dbasis: new Float32Array(B * Q * BEND_TERMS),
+  };
+}
+
+/** Fill the batch with pairs of one group and stratified quadrature times. */
+function drawInterpolantBatch(setup: FlowSetup, g: MetricGroup, rng: Rng, batch: InterpolantBatch): void {
+  const { dim, cond, categorical } = setup.info;
+  const xc = categorical ? 0 : cond;
+  const { B, Q } = batch;
+  for (let b = 0; b < B; b++) {
+    const { k, i } = g.sampler.draw(rng);
+    const seg = setup.segments[k];
+    for (let d = 0; d < dim; d++) {
+      batch.input[b * 2 * dim + d] = seg.y0[i * dim + d];
+      batch.input[b * 2 * dim + dim + d] = seg.y1[i * dim + d];
+    }
+    for (let c = 0; c < cond; c++) batch.x[b * cond + c] = seg.x[i * cond + c];
+    for (let c = 0; c < xc; c++) batch.xKernel[b * xc + c] = seg.x[i * cond + c];
+    for (let q = 0; q < Q; q++) {
+      const s = (q + rng.next()) / Q; // stratified quadrature of ∫_0^1 ds
+      const p = b * Q + q;
+      bendBasis(s, batch.basis, batch.dbasis, p * BEND_TERMS);
+      for (let d = 0; d < dim; d++) {
+        const a = seg.y0[i * dim + d];
+        const e = seg.y1[i * dim + d];
+        batch.lin[p * dim + d] = (1 - s) * a + s * e;
+        batch.dlin[p * dim + d] = e - a;
+      }
+    }
+  }
+}
+
+/** Path energy of the batch's curves under the group's LAND metric (call inside a tidy). */
+function interpolantEnergy(phi: Mlp, batch: InterpolantBatch, g: MetricGroup, sup: SupportTensors, info: { dim: number; cond: number }, settings: MetricSettings): Scalar {
+  const { dim, cond } = info;
+  const { B, Q } = batch;
+  const condT = cond > 0 ? tf.tensor2d(batch.x, [B, cond]) : null;
+  const coef = tf.reshape(phi.forward(tf.tensor2d(batch.input, [B, 2 * dim]), condT), [B, BEND_TERMS, dim]);
+  const bend = tf.matMul(tf.tensor3d(batch.basis, [B, Q, BEND_TERMS]), coef);
+  const dbend = tf.matMul(tf.tensor3d(batch.dbasis, [B, Q, BEND_TERMS]), coef);
+  const q = tf.reshape(tf.add(tf.tensor3d(batch.lin, [B, Q, dim]), bend), [B * Q, dim]) as Tensor2D;
+  const dq = tf.reshape(tf.add(tf.tensor3d(batch.dlin, [B, Q, dim]), dbend), [B * Q, dim]);
+  const xc = batch.xKernel.length / B;
+  const mask = tf.tensor2d(conditionMask(g, batch.xKernel, B, xc, settings.hx), [B, g.n]);
+  const h = landH(q, mask, Q, sup, g.sigma);
+  // Energy in units of the on-data metric, so the learning rate does not depend on the data's scale.
+  return tf.mul(tf.mean(tf.sum(tf.div(tf.square(dq), tf.add(h, g.eps)), 1)), g.hBar + g.eps) as Scalar;
+}
+
+/**
+ * Train the interpolant network to minimise the path energy (one group per step, chosen by its
+ * share of the pair mass), then bend every training pair with it (sets each segment's coef).
+ */
+function trainInterpolant(setup: FlowSetup, groups: MetricGroup[], settings: MetricSettings, options: MfmOptions): { steps: number; energy: number } {
+  const { dim, cond, categorical } = setup.info;
+  const steps = positiveIntOption(options.interpolantSteps, 300, 'interpolant steps');
+  const B = positiveIntOption(options.interpolantBatch, 64, 'interpolant batch size');
+  const Q = positiveIntOption(options.quadrature, 6, 'quadrature points');
   const phi = new Mlp(
     { inDim: 2 * dim, hidden: [64, 64], outDim: BEND_TERMS * dim, activation: 'leaky_relu', condition: conditionSpec(setup.info), outputInitScale: 0 },
     new Rng(setup.rng.int(0x7fffffff)),
   );
-  const steps = positiveInt(options.interpolantSteps, 300, 'interpolant steps');
-  const B = positiveInt(options.interpolantBatch, 64, 'interpolant batch size');
-  const Q = positiveInt(options.quadrature, 6, 'quadrature points');
+  const groupMass = groups.map((g) => g.sampler.mass);
+  const massTotal = groupMass.reduce((a, b) => a + b, 0);
   const sups = groups.map((g) => supportTensors(g, dim));
   const rng = setup.rng.fork('interpolant-batches');
-  const bIn = new Float32Array(B * 2 * dim);
-  const bX = new Float32Array(B * cond);
-  const bXc = new Float32Array(B * xc);
-  const lin = new Float32Array(B * Q * dim);
-  const dlin = new Float32Array(B * Q * dim);
-  const basis = new Float32Array(B * Q * BEND_TERMS);
-  const dbasis = new Float32Array(B * Q * BEND_TERMS);
-  let energy: { loss: number; skipped: number };
+  const batch = interpolantBatch(B, Q, dim, cond, categorical ? 0 : cond);
   try {
-    energy = trainLoop({
+    const result = trainLoop({
       phase: 'interpolant',
       steps,
       lr: 1e-3,
@@ -205,70 +301,19 @@ export async function fitMfm(train: Dataset, options: MfmOptions = {}): Promise<
       started: setup.started,
       onProgress: options.onProgress,
       loss: () => {
-        // One group (class) per step, chosen by its share of the pair mass.
         let u = rng.next() * massTotal;
         let gi = 0;
         while (gi < groups.length - 1 && u >= groupMass[gi]) u -= groupMass[gi++];
-        const g = groups[gi];
-        for (let b = 0; b < B; b++) {
-          const { k, i } = g.sampler.draw(rng);
-          const seg = setup.segments[k];
-          for (let d = 0; d < dim; d++) {
-            bIn[b * 2 * dim + d] = seg.y0[i * dim + d];
-            bIn[b * 2 * dim + dim + d] = seg.y1[i * dim + d];
-          }
-          for (let c = 0; c < cond; c++) bX[b * cond + c] = seg.x[i * cond + c];
-          for (let c = 0; c < xc; c++) bXc[b * xc + c] = seg.x[i * cond + c];
-          for (let q = 0; q < Q; q++) {
-            const s = (q + rng.next()) / Q; // stratified quadrature of ∫_0^1 ds
-            const p = b * Q + q;
-            bendBasis(s, basis, dbasis, p * BEND_TERMS);
-            for (let d = 0; d < dim; d++) {
-              const a = seg.y0[i * dim + d];
-              const e = seg.y1[i * dim + d];
-              lin[p * dim + d] = (1 - s) * a + s * e;
-              dlin[p * dim + d] = e - a;
-            }
-          }
-        }
-        const condT = cond > 0 ? tf.tensor2d(bX, [B, cond]) : null;
-        const coef = tf.reshape(phi.forward(tf.tensor2d(bIn, [B, 2 * dim]), condT), [B, BEND_TERMS, dim]);
-        const bend = tf.matMul(tf.tensor3d(basis, [B, Q, BEND_TERMS]), coef);
-        const dbend = tf.matMul(tf.tensor3d(dbasis, [B, Q, BEND_TERMS]), coef);
-        const q = tf.reshape(tf.add(tf.tensor3d(lin, [B, Q, dim]), bend), [B * Q, dim]) as Tensor2D;
-        const dq = tf.reshape(tf.add(tf.tensor3d(dlin, [B, Q, dim]), dbend), [B * Q, dim]);
-        const mask = tf.tensor2d(conditionMask(g, bXc, B, xc, settings.hx), [B, g.n]);
-        const h = landH(q, mask, Q, sups[gi], g.sigma);
-        // Energy in units of the on-data metric, so the learning rate does not depend on the data's scale.
-        return tf.mul(tf.mean(tf.sum(tf.div(tf.square(dq), tf.add(h, g.eps)), 1)), g.hBar + g.eps) as Scalar;
+        drawInterpolantBatch(setup, groups[gi], rng, batch);
+        return interpolantEnergy(phi, batch, groups[gi], sups[gi], setup.info, settings);
       },
     });
-    // Bend every training pair with the learned interpolant.
     for (const seg of setup.segments) seg.coef = interpolantCoefficients(phi, seg.y0, seg.y1, seg.x, dim, cond);
+    return { steps, energy: result.loss };
   } finally {
     phi.params.dispose();
-    for (const s of sups) {
-      s.supY.dispose();
-      s.supY2.dispose();
-      s.supSq.dispose();
-    }
+    for (const sup of sups) for (const t of Object.values(sup)) t.dispose();
   }
-  const v = trainVelocity(setup, options, options.onProgress);
-  return finishFlow(setup, v.net, {
-    seed: options.seed ?? 0,
-    ...v.summary,
-    interpolantSteps: steps,
-    finalEnergy: energy.loss,
-    metric: {
-      kind: 'land',
-      epsilonRelative: settings.epsRel,
-      conditionBandwidth: xc > 0 ? settings.hx : null,
-      groups: groups.map((g) => ({ class: g.klass, points: g.n, bandwidth: g.sigma, meanH: g.hBar, epsilon: g.eps })),
-    },
-    meanBend: meanBend(setup),
-    stepsPerUnit: setup.config.stepsPerUnit,
-    equalSpacing: setup.config.equalSpacing,
-  });
 }
 
 function interpolantCoefficients(phi: Mlp, y0: Float32Array, y1: Float32Array, x: Float32Array, dim: number, cond: number): Float32Array {

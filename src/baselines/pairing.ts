@@ -10,7 +10,7 @@
  */
 import type { Rng } from '../engine/index.js';
 import { exactAssignment, exactTransportPlan } from '../ot/exact.js';
-import { positiveNumber } from './common.js';
+import { positiveNumberOption } from './common.js';
 
 /** One anchor's rows: standardised outputs (n × D) and the condition block (ids, or standardised x). */
 export interface AnchorBlock {
@@ -58,7 +58,7 @@ export function pairAnchors(a: AnchorBlock, b: AnchorBlock, o: PairingOptions): 
     for (const [key, ia] of ga) matchGroup(a, b, ia, gb.get(key)!, dim, o, acc, null);
     return acc.done(o.categorical ? 'class' : 'group');
   }
-  matchGroup(a, b, range(a.n), range(b.n), dim, o, acc, Math.sqrt(positiveNumber(o.conditionWeight, 1000, 'condition weight')));
+  matchGroup(a, b, range(a.n), range(b.n), dim, o, acc, Math.sqrt(positiveNumberOption(o.conditionWeight, 1000, 'condition weight')));
   return acc.done('joint');
 }
 

@@ -129,10 +129,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (path.extname(out).toLowerCase() !== '.png') throw new Error(`demo output must be a .png file, got ${out}`);
   const spec = TASKS.semicircles;
   const prepared = spec.prepare(seed, { dataDir: '' });
-  const result: TaskResult = { task: 'semicircles', levels: prepared.levels, seeds: [seed], methods: [], references: runReferences(prepared), details: prepared.details };
+  const result: TaskResult = {
+    task: 'semicircles',
+    levels: prepared.levels,
+    seeds: [seed],
+    methods: [],
+    references: runReferences(prepared),
+    details: prepared.details,
+    settings: 'defaults',
+    select: 'auto',
+  };
   let table: TaskTable | null = null;
   let png: Buffer | null = null;
-  options.log?.(`fitting the full method (K_θ−Û) on semicircles, seed ${seed}…`);
+  options.log?.(`fitting the full method (K_θ−Û) on semicircles as hti fit does (automatic selection on validation times), seed ${seed}…`);
   await runMethod(spec, prepared, 'full', {
     seed,
     quick: options.quick,

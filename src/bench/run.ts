@@ -4,6 +4,7 @@
  * references the same way.
  */
 import { fitModel, BASELINES, isClotPreset } from '../methods/registry.js';
+import { fitSelected, type Candidate, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { initEngine } from '../engine/index.js';
 import { CLOT_PRESETS, mergeOptions, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { getTask, type PreparedTask, type TaskName, type TaskOptions, type TaskSpec } from './tasks.js';
@@ -29,6 +30,8 @@ export interface MethodRun extends SeedScores {
   method: string;
   /** The fit options actually passed (minus callbacks). */
   fitOptions: Record<string, unknown>;
+  /** With automatic selection: per fold, its validation and scored levels, fit time, choice and report. */
+  folds?: { validation: number[]; scored: number[]; fitSeconds: number; selection: SelectionSummary; report: FitReport }[];
 }
 
 /**
@@ -60,8 +63,17 @@ export class RssSampler {
   }
 }
 
+/** Which CLOT settings a benchmark fits: the CLI defaults (as `hti fit`), or the task's hand-set ones. */
+export type BenchSettings = 'defaults' | 'hand';
+
 export interface RunOptions {
   seed: number;
+  /** CLOT: 'defaults' (what `hti fit` does, with automatic selection unless `select` is 'none') or 'hand'. */
+  settings?: BenchSettings;
+  /** CLOT with default settings: automatic selection on the task's folds ('auto', the default) or none. */
+  select?: SelectMode;
+  /** Candidates for automatic selection (default: those of `hti fit`). */
+  candidates?: Candidate[];
   /** Short schedules (QUICK_CLOT / QUICK_BASELINE) instead of the defaults. */
   quick?: boolean;
   /** Extra fit options, applied last (e.g. {couplingCap: 16}). */
@@ -71,17 +83,26 @@ export interface RunOptions {
   withModel?: (model: TrajectoryModel, run: MethodRun) => void | Promise<void>;
 }
 
-/** The options a method is fitted with on a task: the paper's CLOT settings for CLOT presets. */
+/** The options a method is fitted with on a task (CLOT: the defaults, or the task's hand-set settings). */
 export function fitOptionsFor(spec: TaskSpec, method: string, options: RunOptions): Record<string, unknown> {
-  if (isClotPreset(method)) return mergeOptions(spec.clot, options.quick ? QUICK_CLOT : {}, options.fit, { seed: options.seed });
+  if (isClotPreset(method)) {
+    const base = options.settings === 'hand' ? spec.hand : {};
+    return mergeOptions(base, options.quick ? QUICK_CLOT : {}, options.fit, { seed: options.seed });
+  }
   if ((BASELINES as readonly string[]).includes(method)) return mergeOptions(options.quick ? QUICK_BASELINE : {}, options.fit, { seed: options.seed });
   throw new Error(`unknown method '${method}'; valid methods: ${[...CLOT_PRESETS, ...BASELINES].join(', ')}`);
+}
+
+/** Whether a run fits like `hti fit` by default: CLOT, default settings, automatic selection. */
+export function selects(method: string, options: Pick<RunOptions, 'settings' | 'select'>): boolean {
+  return isClotPreset(method) && (options.settings ?? 'defaults') === 'defaults' && (options.select ?? 'auto') === 'auto';
 }
 
 /** Fit `method` on the prepared task, score it on every held-out level. */
 export async function runMethod(spec: TaskSpec, prepared: PreparedTask, method: string, options: RunOptions): Promise<MethodRun> {
   const fitOptions = fitOptionsFor(spec, method, options);
   await initEngine({ quiet: true });
+  if (selects(method, options)) return runSelected(prepared, method, fitOptions, options);
   const rss = new RssSampler().start();
   const t0 = performance.now();
   const model = await fitModel(method, prepared.train, {
@@ -109,6 +130,52 @@ export async function runMethod(spec: TaskSpec, prepared: PreparedTask, method: 
   }
 }
 
+/**
+ * `hti fit` as a user runs it (automatic selection) on each fold of the task: the fit selects and
+ * calibrates on the fold's validation levels and is scored on the task's levels outside them.
+ * Fit seconds are the mean over folds (what one `hti fit` costs).
+ */
+async function runSelected(prepared: PreparedTask, method: string, fitOptions: Record<string, unknown>, options: RunOptions): Promise<MethodRun> {
+  const rss = new RssSampler().start();
+  const perLevel: Record<string, number>[] = new Array(prepared.levels.length);
+  const folds: NonNullable<MethodRun['folds']> = [];
+  let fitSeconds = 0;
+  let scoreSeconds = 0;
+  try {
+    for (const fold of prepared.folds) {
+      const scored = prepared.levels.flatMap((l, i) => (!fold.validation.includes(l) && perLevel[i] === undefined ? [i] : []));
+      if (scored.length === 0) continue;
+      const t0 = performance.now();
+      const { model, selection, report } = await fitSelected(method, { ...prepared.selectionData, validation: fold.validation }, {
+        fit: fitOptions,
+        candidates: options.candidates,
+        onProgress: (p) => {
+          rss.sample();
+          options.onProgress?.(p);
+        },
+      });
+      try {
+        const seconds = (performance.now() - t0) / 1000;
+        fitSeconds += seconds;
+        const t1 = performance.now();
+        for (const i of scored) perLevel[i] = prepared.score(i, model.sample(prepared.inputs, prepared.levels[i]));
+        scoreSeconds += (performance.now() - t1) / 1000;
+        folds.push({ validation: fold.validation, scored: scored.map((i) => prepared.levels[i]), fitSeconds: seconds, selection, report });
+        if (folds.length === 1 && options.withModel) {
+          await options.withModel(model, { method, seed: prepared.seed, perLevel, fitOptions, fitSeconds: seconds });
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+  } finally {
+    rss.stop();
+  }
+  const missing = prepared.levels.filter((_, i) => perLevel[i] === undefined);
+  if (missing.length) throw new Error(`${prepared.task}: no fold scores level(s) ${missing.join(', ')}`);
+  return { method, seed: prepared.seed, perLevel, fitSeconds: fitSeconds / folds.length, scoreSeconds, peakRssMB: rss.stop(), fitOptions, folds };
+}
+
 export interface ReferenceRun extends SeedScores {
   name: string;
   label: string;
@@ -129,6 +196,9 @@ export function runReferences(prepared: PreparedTask): ReferenceRun[] {
 /** Everything measured on one task: every method and reference for every seed. */
 export interface TaskResult {
   task: TaskName;
+  /** CLOT settings used: the defaults (with or without selection) or the task's hand-set ones. */
+  settings: BenchSettings;
+  select: SelectMode;
   levels: number[];
   seeds: number[];
   methods: MethodRun[];
@@ -149,7 +219,7 @@ export async function runTask(name: TaskName, methods: string[], options: BenchO
   const spec = getTask(name);
   if (options.seeds.length === 0) throw new Error('no seeds given');
   for (const m of methods) fitOptionsFor(spec, m, { seed: 0 });
-  const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {} };
+  const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {}, settings: options.settings ?? 'defaults', select: options.select ?? 'auto' };
   for (const seed of options.seeds) {
     await spec.ensure?.(seed, options.task, options.log);
     const prepared = spec.prepare(seed, options.task);
@@ -160,6 +230,8 @@ export async function runTask(name: TaskName, methods: string[], options: BenchO
       options.log?.(`${name} · ${method} · seed ${seed}: fitting…`);
       const run = await runMethod(spec, prepared, method, {
         seed,
+        settings: options.settings,
+        select: options.select,
         quick: options.quick,
         fit: options.fit,
         onProgress: options.onProgress?.(name, method, seed),

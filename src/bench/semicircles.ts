@@ -73,7 +73,12 @@ export interface SemicircleOptions {
    * `validation`), for code that scores any dataset the same way. Default false: anchors only.
    */
   withHeldOut?: boolean;
+  /** Also include true samples at these times as levels, listed as `validation`. */
+  validation?: number[];
 }
+
+/** Validation times for selection, apart from the scored times 0.25 and 0.75. */
+export const SEMICIRCLE_VALIDATION = [0.125, 0.375, 0.625, 0.875];
 
 /**
  * The benchmark's training set: levels t ∈ {0, 0.5, 1} (the anchors), 100 points per class each,
@@ -81,7 +86,8 @@ export interface SemicircleOptions {
  */
 export function semicircleDataset(seed: number, options: SemicircleOptions = {}): Dataset {
   const perClass = options.perClass ?? SEMICIRCLE_PER_CLASS;
-  const levels = options.withHeldOut ? [...SEMICIRCLE_ANCHORS, ...SEMICIRCLE_HELD_OUT].sort((p, q) => p - q) : [...SEMICIRCLE_ANCHORS];
+  const validation = options.validation ?? (options.withHeldOut ? [...SEMICIRCLE_HELD_OUT] : []);
+  const levels = [...SEMICIRCLE_ANCHORS, ...validation].sort((p, q) => p - q);
   // One forked stream per level, keyed by t: adding held-out levels leaves the anchors unchanged.
   const data = levels.map((t) => sampleSemicircles(t, perClass, new Rng(seed).fork(`semicircles:t=${t}`)));
   return {
@@ -92,7 +98,7 @@ export function semicircleDataset(seed: number, options: SemicircleOptions = {})
     categorical: true,
     classes: SEMICIRCLE_CLASSES,
     anchors: [...SEMICIRCLE_ANCHORS],
-    ...(options.withHeldOut ? { validation: [...SEMICIRCLE_HELD_OUT] } : {}),
+    ...(validation.length ? { validation } : {}),
     source: `semicircles(seed=${seed})`,
   };
 }

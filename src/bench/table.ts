@@ -65,6 +65,8 @@ export interface TaskTable {
   seeds: number[];
   metrics: MetricSpec[];
   clotSettings: Record<string, unknown>;
+  /** Which CLOT settings the methods were fitted with. */
+  settings: string;
   details: Record<string, unknown>;
   rows: TableRow[];
 }
@@ -124,7 +126,8 @@ export function buildTaskTable(result: TaskResult): TaskTable {
     levels: result.levels,
     seeds: result.seeds,
     metrics: spec.metrics,
-    clotSettings: flattenOptions(spec.clot as Record<string, unknown>),
+    clotSettings: result.settings === 'hand' ? flattenOptions(spec.hand as Record<string, unknown>) : {},
+    settings: result.settings === 'hand' ? 'hand' : result.select === 'auto' ? 'defaults, automatic selection' : 'defaults, no selection',
     details: result.details,
     rows,
   };
@@ -175,8 +178,8 @@ export function networkTrainingLine(t: TaskTable): string | null {
 export function formatTaskTable(t: TaskTable): string {
   const out: string[] = [];
   out.push(`== ${t.title}`);
-  const settings = Object.entries(t.clotSettings).map(([k, v]) => `${k} ${v}`).join(', ') || 'the fit defaults';
-  out.push(`seeds ${t.seeds.join(',')} · CLOT settings: ${settings}`);
+  const hand = Object.entries(t.clotSettings).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(`seeds ${t.seeds.join(',')} · CLOT settings: ${t.settings}${hand ? ` (${hand})` : ''}`);
   const hasMethods = t.rows.some((r) => r.kind === 'method');
   for (const m of t.metrics) {
     out.push('');

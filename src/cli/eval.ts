@@ -1,38 +1,12 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadModel } from '../methods/registry.js';
 import { methodLabel } from '../methods/registry.js';
 import { alignColumns, fmtNumber } from '../bench/table.js';
-import {
-  defaultSidecarPath,
-  loadDataset,
-  parseRowRange,
-  readSidecar,
-  selectRows,
-  type Dataset,
-} from '../data/index.js';
+import { selectRows } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { evaluateModel, defaultEvalLevels, type EvalReport } from '../eval/index.js';
-import type { ModelInfo } from '../surrogate/model.js';
-
-function levelList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new InvalidArgumentError('expected comma-separated λ values, e.g. 0.1,0.3');
-  return nums;
-}
-
-/** Read the data with the model's D, C and categorical flag, refusing a sidecar that says otherwise. */
-function loadForModel(file: string, info: ModelInfo, meta?: string): Dataset {
-  const metaPath = meta ?? defaultSidecarPath(file);
-  if (metaPath) {
-    const side = readSidecar(metaPath);
-    const clash = (side.dim !== undefined && side.dim !== info.dim) || (side.cond !== undefined && side.cond !== info.cond) || (side.categorical !== undefined && side.categorical !== info.categorical);
-    if (clash) {
-      throw new Error(`sidecar '${metaPath}' says D = ${side.dim ?? '?'}, C = ${side.cond ?? '?'}${side.categorical ? ' (categorical)' : ''} but the model expects D = ${info.dim}, C = ${info.cond}${info.categorical ? ' (categorical)' : ''}`);
-    }
-  }
-  return loadDataset(file, { meta, dim: info.dim, cond: info.cond, categorical: info.categorical });
-}
+import { numberList, rowRange } from './parsers.js';
+import { addDataFlags, loadForModel, type DataFlags } from './data-flags.js';
 
 function formatEval(r: EvalReport): string {
   const lines: string[] = [];
@@ -71,29 +45,28 @@ function formatEval(r: EvalReport): string {
   return lines.join('\n');
 }
 
-interface EvalCliOptions {
+interface EvalCliOptions extends DataFlags {
   levels?: number[];
-  meta?: string;
-  rows?: string;
+  rows?: [number, number];
   json?: boolean;
 }
 
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('score a saved surrogate on a dataset with known true levels: W2² per class / condition group, MSE where rows correspond, beside the trivial references')
     .argument('<model>', 'model directory (from hti fit)')
     .argument('<data>', 'dataset (.npy [levels, rows, D+C] or long-form .csv) holding the model’s first anchor and the levels to score')
-    .option('--levels <list>', "comma-separated λ values to score (default: the sidecar's validation levels)", levelList)
-    .option('--meta <file>', 'JSON sidecar (default: the data file name with .json, when present)')
-    .option('--rows <start:end>', 'use only rows [start, end) of every level (e.g. 1000:3000)')
+    .option('--levels <list>', "comma-separated λ values to score (default: the sidecar's validation levels)", numberList);
+  addDataFlags(cmd, { forModel: true })
+    .option('--rows <start:end>', 'use only rows [start, end) of every level (e.g. 1000:3000)', rowRange)
     .option('--json', 'print the scores as JSON')
     .action(async (modelDir: string, data: string, opts: EvalCliOptions) => {
-      const range = opts.rows ? parseRowRange(opts.rows) : null;
+      const range = opts.rows ?? null;
       await initEngine({ quiet: true });
       const model = loadModel(modelDir);
       try {
-        let ds = loadForModel(data, model.info, opts.meta);
+        let ds = loadForModel(data, model.info, opts, modelDir);
         if (range) ds = selectRows(ds, range[0], range[1]);
         const levels = opts.levels ?? defaultEvalLevels(ds, model.info);
         const report: EvalReport = {

@@ -4,10 +4,10 @@
  * noise floor at the held-out levels, and how far along the way between the extreme levels each
  * level is (the best affine mix against linear interpolation).
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ensureFamily, familyReport, FAMILY_NAMES, FAMILY_SIZES, getFamily, type FamilyReport, type FamilySize } from '../families/index.js';
 import { alignColumns, fmtNumber } from '../bench/table.js';
-import { nonNegativeInt } from './parsers.js';
+import { choice, nonNegativeInt } from './parsers.js';
 
 interface FamilyCliOptions {
   size: FamilySize;
@@ -17,10 +17,7 @@ interface FamilyCliOptions {
   quiet?: boolean;
 }
 
-export function parseFamilySize(value: string): FamilySize {
-  if (!(FAMILY_SIZES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${FAMILY_SIZES.join(' or ')}`);
-  return value as FamilySize;
-}
+export const parseFamilySize = choice<FamilySize>(FAMILY_SIZES, 'size');
 
 const REF_COLUMNS: [string, string][] = [
   ['copy-first-anchor', 'copy first'],

@@ -7,19 +7,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InvalidArgumentError, type Command } from 'commander';
-import { anchorDataset, loadDataset, parseRowRange, rowCount, type Dataset } from '../data/index.js';
+import type { Command } from 'commander';
+import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
+import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
 import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
-import { positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt } from './parsers.js';
+import { OutDir } from './out-dir.js';
+import { choice, positiveNumber, nonNegativeNumber, nonNegativeInt, positiveInt, numberList, rowRange, seed, widthList } from './parsers.js';
 
-interface FitCliOptions {
+interface FitCliOptions extends DataFlags {
   out: string;
-  meta?: string;
   anchors?: number[];
   rows?: [number, number];
   method: string;
@@ -68,32 +69,6 @@ export type FitMessage =
 
 
 
-
-export function numberList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.5,1');
-  return nums;
-}
-
-function selectMode(value: string): SelectMode {
-  if (!(SELECT_MODES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${SELECT_MODES.join(', ')}`);
-  return value as SelectMode;
-}
-
-function widthList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError('expected comma-separated layer widths, e.g. 64,64');
-  return parts.map(Number);
-}
-
-function rowRange(value: string): [number, number] {
-  try {
-    return parseRowRange(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 // ---- from CLI flags to fit options ----
 
@@ -179,45 +154,7 @@ export function buildFitOptions(method: string, o: Omit<FitCliOptions, 'out' | '
   return out;
 }
 
-/** Refuse early (before a long fit) an --out that exists and is not a model directory. */
-function checkOutTarget(out: string): void {
-  if (!fs.existsSync(out)) return;
-  if (!fs.statSync(out).isDirectory() || !fs.existsSync(path.join(out, 'config.json'))) {
-    throw new Error(`--out ${out} exists and is not an hti model directory; not overwriting it`);
-  }
-}
-
 // ---- running the fit ----
-
-/** Entries of `parent` that belong to a staging directory (itself and writeModelDir's temp siblings). */
-function stagingLeftovers(staging: string): string[] {
-  const parent = path.dirname(staging);
-  const base = path.basename(staging);
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(parent);
-  } catch {
-    return [];
-  }
-  return names.filter((n) => n === base || n.startsWith(`.${base}.tmp-`) || n.startsWith(`${base}-old`)).map((n) => path.join(parent, n));
-}
-
-function removeStaging(staging: string): void {
-  for (const p of stagingLeftovers(staging)) fs.rmSync(p, { recursive: true, force: true });
-}
-
-/** Move the finished staging directory to `out`, replacing an older model there. */
-function publish(staging: string, out: string): void {
-  if (fs.existsSync(out)) {
-    checkOutTarget(out);
-    const old = `${staging}-old`;
-    fs.renameSync(out, old);
-    fs.renameSync(staging, out);
-    fs.rmSync(old, { recursive: true, force: true });
-  } else {
-    fs.renameSync(staging, out);
-  }
-}
 
 const WORKER_FILE = fileURLToPath(new URL('./fit-worker.js', import.meta.url));
 
@@ -255,13 +192,15 @@ export async function runFitJob(job: FitJob, onProgress: (p: FitProgress) => voi
   }
 }
 
+
 /** The final numbers of a training summary: fields named like a loss, cost or action. */
 export function finalLosses(training: Record<string, unknown> | undefined): Record<string, number | number[]> {
   const out: Record<string, number | number[]> = {};
   for (const [k, v] of Object.entries(training ?? {})) {
     if (!/(loss|cost|action)$/i.test(k)) continue;
-    // Only finite figures: a loss a configuration does not have (NaN) is left out, not printed.
-    if ((typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x)))) out[k] = v as number | number[];
+    // Only finite numbers: a phase that did not run (e.g. --steps 0) leaves NaN or an empty list.
+    if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x))) out[k] = v as number[];
   }
   return out;
 }
@@ -295,6 +234,10 @@ export function reportLines(info: ModelInfo): string[] {
     const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');
     lines.push(`held-out W2² on ${where(report.heldOut, report.levels)}: surrogate ${shortNumber(report.model.mean)}; ${refs}`);
   }
+  if (report?.anchors?.length) {
+    const at = report.anchors.map((a) => `λ=${a.lambda} ${shortNumber(a.score)} (copy-first ${shortNumber(a.copyFirst)})`).join(', ');
+    lines.push(`anchors reproduced, W2² to each anchor's own rows: ${at}`);
+  }
   return lines;
 }
 
@@ -309,26 +252,38 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
   );
 }
 
-async function fitAction(data: string, o: FitCliOptions): Promise<void> {
-  const { out: outArg, method, json, quiet, meta, anchors, rows, select, ...flags } = o;
-  const fitOptions = buildFitOptions(method, flags);
-  const out = path.resolve(outArg);
-  checkOutTarget(out);
-  const ds = loadDataset(data, { meta });
-  const train = anchorDataset(ds, anchors, rows);
-  const rowCounts = train.levels.map((_, t) => rowCount(train, t));
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const staging = path.join(path.dirname(out), `.${path.basename(out)}.fit-${process.pid}-${Date.now().toString(36)}`);
-  const job: FitJob = { data: ds, anchors, rows, method, options: fitOptions, select, staging };
+/** The --json summary of a finished fit. */
+function jsonSummary(out: string, info: ModelInfo, rows: number[], seconds: number): Record<string, unknown> {
+  const { history: _h, ...training } = (info.training ?? {}) as Record<string, unknown>;
+  void _h;
+  return {
+    model: out,
+    method: info.method,
+    kind: info.kind,
+    dim: info.dim,
+    cond: info.cond,
+    categorical: info.categorical,
+    classes: info.classes,
+    ...(info.categorical ? { classIds: info.classIds } : {}),
+    anchors: info.anchors,
+    rows,
+    // What the user waited for: every candidate of the selection and the final fit.
+    fitSeconds: seconds,
+    finalLosses: finalLosses(training),
+    selection: training.selection,
+    report: training.report,
+    training,
+    options: savedOptions(out),
+  };
+}
 
-  const display = quiet ? null : new ProgressDisplay();
+/** Run the fit into the staging directory, answering Ctrl-C at once (worker stopped, nothing left behind). */
+async function runFit(job: FitJob, out: OutDir, display: ProgressDisplay | null, log: (line: string) => void): Promise<ModelInfo> {
   let worker: Worker | null = null;
-  let done = false;
   const interrupt = (signal: NodeJS.Signals) => {
-    if (done) return;
     display?.stop();
     const exit = () => {
-      removeStaging(staging);
+      out.abandon();
       process.stderr.write(`hti: fit interrupted (${signal}); no model written\n`);
       process.exit(signal === 'SIGINT' ? 130 : 143);
     };
@@ -337,68 +292,60 @@ async function fitAction(data: string, o: FitCliOptions): Promise<void> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
-  const started = performance.now();
   try {
     const onProgress = (p: FitProgress) => display?.update(p);
-    const log = (line: string) => {
-      if (quiet) return;
-      display?.stop();
-      process.stderr.write(`hti fit: ${line}\n`);
-    };
     const fromSources = !fs.existsSync(WORKER_FILE);
-    const info = fromSources ? await runFitJob(job, onProgress, log) : await fitInWorker(job, onProgress, log, (w) => (worker = w));
-    display?.stop();
-    publish(staging, out);
-    done = true;
-    const seconds = (performance.now() - started) / 1000;
-    if (json) {
-      const { history: _h, ...training } = (info.training ?? {}) as Record<string, unknown>;
-      void _h;
-      const summary = {
-        model: out,
-        method: info.method,
-        kind: info.kind,
-        dim: info.dim,
-        cond: info.cond,
-        categorical: info.categorical,
-        classes: info.classes,
-        anchors: info.anchors,
-        rows: rowCounts,
-        fitSeconds: seconds,
-        finalLosses: finalLosses(training),
-        selection: training.selection,
-        report: training.report,
-        training,
-        options: savedOptions(out),
-      };
-      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-    } else {
-      process.stdout.write(summaryLine(out, info, rowCounts, seconds) + '\n');
-      for (const line of reportLines(info)) process.stdout.write(line + '\n');
-    }
-    const warning = (info.training?.report as FitReport | undefined)?.warning;
-    if (warning) process.stderr.write(`warning: ${warning}\n`);
-  } catch (err) {
-    display?.stop();
-    removeStaging(staging);
-    throw err;
+    return fromSources ? await runFitJob(job, onProgress, log) : await fitInWorker(job, onProgress, log, (w) => (worker = w));
   } finally {
+    display?.stop();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
   }
 }
 
+async function fitAction(data: string, o: FitCliOptions): Promise<void> {
+  const { out: outArg, method, json, quiet, meta, dim, cond, categorical, outputs, conditions, anchors, rows, select, ...flags } = o;
+  const fitOptions = buildFitOptions(method, flags);
+  // Claimed before the data is read, so that a refused --out costs no time.
+  const out = OutDir.claim(outArg);
+  const started = performance.now();
+  let info: ModelInfo;
+  let rowCounts: number[];
+  try {
+    const ds = loadWithFlags(data, { meta, dim, cond, categorical, outputs, conditions });
+    const train = anchorDataset(ds, anchors, rows);
+    rowCounts = train.levels.map((_, t) => rowCount(train, t));
+    const display = quiet ? null : new ProgressDisplay();
+    const log = (line: string) => {
+      if (quiet) return;
+      display?.stop();
+      process.stderr.write(`hti fit: ${line}\n`);
+    };
+    info = await runFit({ data: ds, anchors, rows, method, options: fitOptions, select, staging: out.staging }, out, display, log);
+    out.publish();
+  } catch (err) {
+    out.abandon();
+    throw err;
+  }
+  out.release();
+  const seconds = (performance.now() - started) / 1000;
+  const text = json ? JSON.stringify(jsonSummary(out.target, info, rowCounts, seconds), null, 2) : [summaryLine(out.target, info, rowCounts, seconds), ...reportLines(info)].join('\n');
+  process.stdout.write(text + '\n');
+  const warning = (info.training?.report as FitReport | undefined)?.warning;
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
+}
+
 export function registerFit(program: Command): void {
-  program
+  const cmd = program
     .command('fit')
     .description('fit a surrogate on the anchor levels of a dataset and save it as a model directory')
     .argument('<data>', '.npy ([levels, rows, D+C]) or long-form .csv, with its JSON sidecar')
-    .requiredOption('--out <model>', 'model directory to write (replaced if it holds an older model)')
-    .option('--meta <file>', 'JSON sidecar (default: the data file name with .json)')
+    .requiredOption('--out <model>', 'model directory to write: new, empty, or an hti model (its model files are replaced, other files kept)');
+  addDataFlags(cmd)
     .option('--anchors <list>', 'anchor λ values, comma-separated (default: the sidecar\'s anchors)', numberList)
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')
-    .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', selectMode, 'auto')
+    .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', choice<SelectMode>(SELECT_MODES, 'mode'), 'auto')
     .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')
@@ -406,7 +353,7 @@ export function registerFit(program: Command): void {
     .option('--bandwidth <h>', 'CLOT: KDE bandwidth h_y in standardised output units (default: the median 7th-neighbour distance)', positiveNumber)
     .option('--cond-bandwidth <h>', "CLOT: condition bandwidth h_x in standardised units, continuous conditions (default: Scott's rule)", positiveNumber)
     .option('--steps <n>', 'baselines: training steps (default: the method\'s own)', nonNegativeInt)
-    .option('--seed <n>', 'seed of every random choice (default 0)', nonNegativeInt)
+    .option('--seed <n>', 'seed of every random choice (default 0)', seed)
     .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
     .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
     .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)

@@ -7,6 +7,7 @@ import { registerSample } from './sample.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerFamily } from './family.js';
+import { oneLine, printError } from './messages.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; description: string };
@@ -23,7 +24,8 @@ export function buildProgram(extra: CommandRegistrar[] = []): Command {
     .name('hti')
     .description(pkg.description)
     .version(pkg.version, '-V, --version')
-    .showHelpAfterError('(run hti --help for usage)')
+    // A usage error is one line, like every other error: commander's message and where help is.
+    .configureOutput({ outputError: (text, write) => write(`hti: ${oneLine(text.replace(/^error: /, ''))} (run hti --help for usage)\n`) })
     .exitOverride();
   registerInfo(program);
   registerPlot(program);
@@ -47,7 +49,7 @@ export async function main(argv: string[], extra: CommandRegistrar[] = []): Prom
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }
-    process.stderr.write(`hti: ${err instanceof Error ? err.message : String(err)}\n`);
+    printError(err instanceof Error ? err.message : String(err));
     return 1;
   }
 }

@@ -1,10 +1,12 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
+import type { TrajectoryModel } from '../surrogate/model.js';
+import { warnIfFarOutside } from './sample.js';
 import { readRowsFile } from '../data/index.js';
 import { modelFigureSvg } from '../plot/figure.js';
 import { writePlot } from '../plot/render.js';
-import { nonNegativeInt, positiveInt } from './parsers.js';
+import { columnPair, nonNegativeInt, numberList, pixelScale, positiveInt, seed } from './parsers.js';
 
 interface PlotOptions {
   out: string;
@@ -19,25 +21,11 @@ interface PlotOptions {
   title?: string;
 }
 
-export function parseNumberList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === '') || nums.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError('expected comma-separated numbers, e.g. 0,0.25,0.5');
-  return nums;
-}
-
-function dimPair(value: string): [number, number] {
-  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(value);
-  if (!m) throw new InvalidArgumentError('expected two output column indices, e.g. 0,2');
-  return [Number(m[1]), Number(m[2])];
-}
-
-
-
-function scale(value: string): number {
-  const v = Number(value);
-  if (!(v > 0 && v <= 8)) throw new InvalidArgumentError('expected a number in (0, 8]');
-  return v;
+/** What the field panels show when the model lacks part of the field (said, not silently left out). */
+function fieldNote(model: TrajectoryModel, wanted: boolean): string {
+  if (!wanted || model.info.dim !== 2 || model.potential) return '';
+  if (model.metric) return ' (this model has no density potential: the field panels show the metric only; --no-field leaves them out)';
+  return ' (this model has no learned potential or metric: no field panels)';
 }
 
 export function registerPlot(program: Command): void {
@@ -46,14 +34,14 @@ export function registerPlot(program: Command): void {
     .description('draw a model without a browser: samples and their paths at several λ, and the learned potential and metric (2-D)')
     .argument('<model>', 'model directory (from hti fit)')
     .requiredOption('--out <file>', 'picture to write: .png or .svg')
-    .option('--lambdas <list>', 'λ of each panel, comma-separated (default: 4 even values over the model range)', parseNumberList)
+    .option('--lambdas <list>', 'λ of each panel, comma-separated (default: 4 even values over the model range)', numberList)
     .option('--from <rows>', 'starting rows at the first anchor (.npy [N, D+C] or CSV) instead of stored anchor rows')
     .option('--n <count>', 'stored anchor rows to draw when --from is not given', positiveInt, 500)
-    .option('--seed <n>', 'seed for drawing the anchor rows', nonNegativeInt, 0)
-    .option('--dims <i,j>', 'output columns on the axes (default 0,1)', dimPair)
+    .option('--seed <n>', 'seed for drawing the anchor rows', seed, 0)
+    .option('--dims <i,j>', 'output columns on the axes (default 0,1)', columnPair)
     .option('--color-by <j>', 'condition column that colours a continuous model (default 0)', nonNegativeInt)
     .option('--no-field', 'leave out the potential/metric panels')
-    .option('--scale <s>', 'PNG pixel scale', scale, 1)
+    .option('--scale <s>', 'PNG pixel scale', pixelScale, 1)
     .option('--title <text>', 'figure title')
     .action(async (modelDir: string, options: PlotOptions) => {
       if (!/\.(png|svg)$/i.test(options.out)) throw new Error(`--out must end in .png or .svg, got ${options.out}`);
@@ -61,6 +49,7 @@ export function registerPlot(program: Command): void {
       const model = loadModel(modelDir);
       try {
         const rows = options.from ? readRowsFile(options.from, model.info.dim + model.info.cond).data : undefined;
+        if (rows) warnIfFarOutside(model, rows, options.from!);
         const svg = modelFigureSvg(model, {
           lambdas: options.lambdas,
           rows,
@@ -72,7 +61,7 @@ export function registerPlot(program: Command): void {
           title: options.title,
         });
         writePlot(options.out, svg, { scale: options.scale });
-        process.stdout.write(`hti plot: wrote ${options.out}\n`);
+        process.stdout.write(`hti plot: wrote ${options.out}${fieldNote(model, options.field)}\n`);
       } finally {
         model.dispose();
       }

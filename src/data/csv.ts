@@ -26,11 +26,40 @@ export interface LongCsv {
   conditions: string[];
 }
 
-/** Split CSV text into trimmed cells; blank lines and `#` comment lines are skipped. */
-export function parseCsvCells(text: string, what: string): string[][] {
+/** One CSV record: its trimmed cells and the line of the file it ends on (counted from 1). */
+export interface CsvLine {
+  cells: string[];
+  line: number;
+}
+
+/**
+ * The text of a CSV file, refusing what is not UTF-8 text (UTF-16 from Excel or PowerShell, binary
+ * data) with a message that says so, rather than a parser error about record lengths.
+ */
+export function csvText(bytes: Uint8Array, what: string): string {
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  const head = bytes.subarray(0, 4096);
+  const zeros = head.reduce((n, b) => n + (b === 0 ? 1 : 0), 0);
+  if (utf16 || (zeros > 0 && zeros >= head.length / 4)) {
+    throw new Error(`${what}: this is UTF-16 text (or not text at all); save the CSV as UTF-8`);
+  }
+  if (zeros > 0) throw new Error(`${what}: holds NUL bytes; not a text CSV file`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/**
+ * Split CSV text into trimmed cells with their line numbers in the file; blank lines and `#`
+ * comment lines are skipped but still counted, so that messages point at the right line.
+ */
+export function parseCsvLines(text: string, what: string): CsvLine[] {
   try {
-    return parse(text, { skip_empty_lines: true, trim: true, comment: '#', comment_no_infix: true, bom: true }) as string[][];
+    const records = parse(text, { skip_empty_lines: true, trim: true, comment: '#', comment_no_infix: true, bom: true, info: true, relax_column_count: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+    return records.map((r) => ({ cells: r.record, line: r.info.lines }));
   } catch (err) {
+    // csv-parse's own words ("Invalid Closing Quote: …"), with its line number.
     throw new Error(`${what}: malformed CSV (${(err as Error).message})`);
   }
 }
@@ -98,16 +127,16 @@ export function resolveColumns(header: string[], columns: CsvColumns, what: stri
 
 /** Parse long-form CSV text into levels. `what` names the source in messages. */
 export function parseLongCsv(text: string, columns: CsvColumns, what = 'CSV'): LongCsv {
-  const cells = parseCsvCells(text, what);
-  if (cells.length === 0) throw new Error(`${what}: empty CSV (no header)`);
-  const header = cells[0];
+  const lines = parseCsvLines(text, what);
+  if (lines.length === 0) throw new Error(`${what}: empty CSV (no header)`);
+  const header = lines[0].cells;
   const { lambda, outputs, conditions } = resolveColumns(header, columns, what);
-  if (cells.length === 1) throw new Error(`${what}: CSV has a header but no data rows`);
+  if (lines.length === 1) throw new Error(`${what}: CSV has a header but no data rows`);
   const order = [...outputs, ...conditions];
   const groups = new Map<number, number[]>();
-  for (let r = 1; r < cells.length; r++) {
-    const row = cells[r];
-    const line = r + 1;
+  for (let r = 1; r < lines.length; r++) {
+    const { cells: row, line } = lines[r];
+    if (row.length !== header.length) throw new Error(`${what}: line ${line} has ${row.length} columns, the header has ${header.length}`);
     const lam = cellNumber(row[lambda], line, header[lambda], what);
     if (!Number.isFinite(lam)) throw new Error(`${what}: line ${line}: λ value '${row[lambda]}' is not finite`);
     let group = groups.get(lam);
@@ -123,19 +152,30 @@ export function parseLongCsv(text: string, columns: CsvColumns, what = 'CSV'): L
   };
 }
 
+/** A header row names every column: none of its cells is a number (a row with some is data, maybe with a typo). */
+function isHeader(cells: string[]): boolean {
+  return cells.length > 0 && cells.every((c) => c !== '' && parseNumberCell(c) === null);
+}
+
 /**
- * Parse a plain matrix of `width` numeric columns (an optional header row of names is skipped),
- * as used for sampling inputs. Returns the row count and the row-major values.
+ * Parse a plain matrix of `width` numeric columns, as used for sampling inputs: an optional first
+ * row of column names is skipped only when it is one (every cell a name), so a typo in the first
+ * data row is an error naming its line, never a silently dropped row. Returns the row count and
+ * the row-major values.
  */
 export function parseRowsCsv(text: string, width: number, what = 'CSV'): { rows: number; data: Float32Array } {
-  const cells = parseCsvCells(text, what);
-  const start = cells.length > 0 && cells[0].some((c) => parseNumberCell(c) === null) ? 1 : 0;
-  if (cells.length <= start) throw new Error(`${what}: no data rows`);
-  const out = new Float32Array((cells.length - start) * width);
-  for (let r = start; r < cells.length; r++) {
-    const row = cells[r];
-    if (row.length !== width) throw new Error(`${what}: line ${r + 1} has ${row.length} columns, expected ${width}`);
-    for (let c = 0; c < width; c++) out[(r - start) * width + c] = cellNumber(row[c], r + 1, String(c), what);
+  const lines = parseCsvLines(text, what);
+  const start = lines.length > 0 && isHeader(lines[0].cells) ? 1 : 0;
+  if (lines.length <= start) throw new Error(`${what}: no data rows`);
+  if (start === 1 && lines[0].cells.length !== width) {
+    throw new Error(`${what}: the header (line ${lines[0].line}) names ${lines[0].cells.length} columns, expected ${width}`);
   }
-  return { rows: cells.length - start, data: out };
+  const out = new Float32Array((lines.length - start) * width);
+  for (let r = start; r < lines.length; r++) {
+    const { cells: row, line } = lines[r];
+    if (row.length !== width) throw new Error(`${what}: line ${line} has ${row.length} columns, expected ${width}`);
+    const names = start === 1 ? lines[0].cells : null;
+    for (let c = 0; c < width; c++) out[(r - start) * width + c] = cellNumber(row[c], line, names ? names[c] : String(c), what);
+  }
+  return { rows: lines.length - start, data: out };
 }

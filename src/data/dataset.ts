@@ -13,8 +13,13 @@ export interface Dataset {
   /** Condition dimension C (0: unconditional; 1 when categorical). */
   cond: number;
   categorical: boolean;
-  /** Number of classes when categorical (max id + 1), else 0. */
+  /** Number of distinct classes when categorical, else 0. */
   classes: number;
+  /**
+   * The distinct class ids present, sorted (categorical). Ids are labels, not indices: {0, 5} or
+   * {7, 1e9} are two classes. Set by the loader; `classIdsOf` reads them from the data otherwise.
+   */
+  classIds?: number[];
   /** Anchor λ values from the sidecar (a subset of `levels`), when given. */
   anchors?: number[];
   /** Validation λ values from the sidecar, when given. */
@@ -33,6 +38,28 @@ export function columnNames(ds: Pick<Dataset, 'dim' | 'cond' | 'categorical' | '
   const y = Array.from({ length: ds.dim }, (_, j) => `y${j}`);
   const x = ds.categorical && ds.cond === 1 ? ['class'] : Array.from({ length: ds.cond }, (_, j) => `x${j}`);
   return [...y, ...x];
+}
+
+/** Most distinct classes a categorical dataset may hold (every class costs networks a row). */
+export const MAX_CLASSES = 4096;
+
+/** The sorted distinct values of the class column (column `dim`) of row-major blocks. */
+export function distinctClassIds(blocks: Float32Array[], dim: number, width: number): number[] {
+  const ids = new Set<number>();
+  for (const rows of blocks) for (let k = dim; k < rows.length; k += width) ids.add(rows[k]);
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** The class ids of a categorical dataset: its own list, else the distinct ids in its data. */
+export function classIdsOf(ds: Pick<Dataset, 'categorical' | 'classIds' | 'data' | 'dim' | 'cond'>): number[] {
+  if (!ds.categorical) return [];
+  return ds.classIds ? ds.classIds.slice() : distinctClassIds(ds.data, ds.dim, ds.dim + ds.cond);
+}
+
+/** Up to 12 class ids as text ("0, 5" or "0, 1, 2, …, 99 (100 classes)"), for messages. */
+export function formatClassIds(ids: number[]): string {
+  if (ids.length <= 12) return ids.join(', ');
+  return `${ids.slice(0, 10).join(', ')}, …, ${ids[ids.length - 1]} (${ids.length} classes)`;
 }
 
 export function rowWidth(ds: Pick<Dataset, 'dim' | 'cond'>): number {

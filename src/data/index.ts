@@ -6,3 +6,4 @@ export * from './summary.js';
 export * from './arrays.js';
 export * from './bundled.js';
 export * from './standardize.js';
+export * from './files.js';

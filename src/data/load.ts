@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { columnNames, levelIndex, rowCount, rowWidth, type Dataset } from './dataset.js';
+import { columnNames, distinctClassIds, formatClassIds, levelIndex, MAX_CLASSES, rowCount, rowWidth, type Dataset } from './dataset.js';
 import { hasNpyMagic, parseNpy, readFileOrThrow } from './npy.js';
-import { parseLongCsv, parseRowsCsv } from './csv.js';
+import { csvText, parseLongCsv, parseRowsCsv } from './csv.js';
 
 /** The JSON sidecar beside a data file (format of ../shared/data/*.json, plus optional column names). */
 export interface Sidecar {
@@ -36,6 +36,8 @@ export interface LoadOptions {
   conditions?: string[];
   /** λ values of the levels (override the sidecar's `hyperparameter`). */
   levels?: number[];
+  /** Why the condition is taken as categorical when `categorical` is given (named when class ids are bad). */
+  categoricalBecause?: string;
 }
 
 const isCsvPath = (p: string): boolean => /\.(csv|txt)$/i.test(p);
@@ -130,7 +132,7 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
   let columns: string[] | undefined;
   const bytes = readFileOrThrow(file);
   if (isCsvPath(file) && !hasNpyMagic(bytes)) {
-    const table = parseLongCsv(bytes.toString('utf8'), { outputs: options.outputs ?? side.outputs, conditions: options.conditions ?? side.conditions, dim, cond }, what);
+    const table = parseLongCsv(csvText(bytes, what), { outputs: options.outputs ?? side.outputs, conditions: options.conditions ?? side.conditions, dim, cond }, what);
     const width = table.outputs.length + table.conditions.length;
     if (dim === undefined && cond === undefined) {
       dim = table.outputs.length;
@@ -179,7 +181,10 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
   const ds: Dataset = { levels, data, dim, cond, categorical, classes: 0, source: file };
   if (columns) ds.columns = columns;
   checkFinite(ds, what);
-  if (categorical) ds.classes = checkClassIds(ds, what);
+  if (categorical) {
+    ds.classIds = checkClassIds(ds, what, options.categoricalBecause);
+    ds.classes = ds.classIds.length;
+  }
   if (side.anchors) {
     ds.anchors = snapToLevels(ds, side.anchors, 'anchor', metaWhat);
     if (ds.anchors.length < 2) throw new Error(`${metaWhat}: needs at least 2 anchor levels, got ${ds.anchors.length}`);
@@ -209,20 +214,25 @@ function checkFinite(ds: Dataset, what: string): void {
   });
 }
 
-/** The class column must hold integers ≥ 0; returns the class count (max id + 1). */
-function checkClassIds(ds: Dataset, what: string): number {
+/** The class column must hold integers ≥ 0, at most MAX_CLASSES distinct ones; returns them sorted. */
+function checkClassIds(ds: Dataset, what: string, because?: string): number[] {
   const width = rowWidth(ds);
-  let max = -1;
   ds.data.forEach((rows, t) => {
     for (let r = 0; r < rows.length / width; r++) {
       const v = rows[r * width + ds.dim];
       if (!Number.isInteger(v) || v < 0) {
+        if (because) {
+          throw new Error(`${what}: ${because}, so column ${ds.dim} must hold class ids (integers ≥ 0), but it holds ${v} at level ${t} (λ = ${ds.levels[t]}), row ${r}: is this data continuous?`);
+        }
         throw new Error(`${what}: categorical column holds ${v} at level ${t} (λ = ${ds.levels[t]}), row ${r}; class ids must be integers ≥ 0`);
       }
-      if (v > max) max = v;
     }
   });
-  return max + 1;
+  const ids = distinctClassIds(ds.data, ds.dim, width);
+  if (ids.length > MAX_CLASSES) {
+    throw new Error(`${what}: the class column holds ${ids.length} distinct ids (${formatClassIds(ids)}); at most ${MAX_CLASSES} classes are supported — is this column continuous?`);
+  }
+  return ids;
 }
 
 /** The dataset restricted to some levels (sorted increasingly); each λ must be a level. */
@@ -238,7 +248,14 @@ export function selectLevels(ds: Dataset, lambdas: number[]): Dataset {
   if (unique.length !== idx.length) throw new Error(`${what}: a level is selected twice in [${lambdas.join(', ')}]`);
   const levels = unique.map((i) => ds.levels[i]);
   const keep = (list?: number[]) => list?.filter((l) => levels.includes(l));
-  return { ...ds, levels, data: unique.map((i) => ds.data[i]), anchors: keep(ds.anchors), validation: keep(ds.validation), test: keep(ds.test) };
+  return recountClasses({ ...ds, levels, data: unique.map((i) => ds.data[i]), anchors: keep(ds.anchors), validation: keep(ds.validation), test: keep(ds.test) });
+}
+
+/** A selection holds only some of the classes: its class list is the ids its rows hold. */
+function recountClasses(ds: Dataset): Dataset {
+  if (!ds.categorical) return ds;
+  const classIds = distinctClassIds(ds.data, ds.dim, rowWidth(ds));
+  return { ...ds, classIds, classes: classIds.length };
 }
 
 /** Rows [start, end) of every level (end clipped to each level's row count; Infinity = to the end). */
@@ -251,7 +268,7 @@ export function selectRows(ds: Dataset, start: number, end: number): Dataset {
     if (start >= n) throw new Error(`${what}: row range ${start}:${end === Infinity ? '' : end} is empty at level λ = ${ds.levels[t]}, which has ${n} rows`);
     return rows.slice(start * width, Math.min(end, n) * width);
   });
-  return { ...ds, data };
+  return recountClasses({ ...ds, data });
 }
 
 /** Parse `--rows START:END` (either side may be omitted: `1000:` or `:500`). END is exclusive. */
@@ -282,7 +299,7 @@ export function readRowsFile(file: string, width: number): { rows: number; data:
   const bytes = readFileOrThrow(file);
   let out: { rows: number; data: Float32Array };
   if (isCsvPath(file) && !hasNpyMagic(bytes)) {
-    out = parseRowsCsv(bytes.toString('utf8'), width, what);
+    out = parseRowsCsv(csvText(bytes, what), width, what);
   } else {
     const arr = parseNpy(bytes, what);
     const ok = (arr.shape.length === 2 && arr.shape[1] === width) || (arr.shape.length === 1 && arr.shape[0] === width);

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import nodePath from 'node:path';
+import { fileError } from './files.js';
 
 export interface NpyArray {
   shape: number[];
@@ -110,11 +110,7 @@ export function readFileOrThrow(path: string): Buffer {
   try {
     return fs.readFileSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`cannot read '${path}': no such file`);
-    if (code === 'EISDIR') throw new Error(`cannot read '${path}': it is a directory`);
-    if (code === 'EACCES') throw new Error(`cannot read '${path}': permission denied`);
-    throw new Error(`cannot read '${path}': ${(err as Error).message}`);
+    throw fileError(err, 'read', path);
   }
 }
 
@@ -157,22 +153,4 @@ function padHeader(dict: string, prefix: number): string {
 
 export function writeNpy(path: string, array: NpyArray): void {
   fs.writeFileSync(path, encodeNpy(array));
-}
-
-/**
- * Write a file beside its final name, then rename: a reader never sees a half-written file, and an
- * interrupted write leaves the old file (or none). The folder must exist.
- */
-export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
-  const full = nodePath.resolve(file);
-  const tmp = nodePath.join(nodePath.dirname(full), `.${nodePath.basename(full)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, full);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new Error(`cannot write '${file}': permission denied`);
-    throw err;
-  }
 }

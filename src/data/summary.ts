@@ -1,5 +1,5 @@
 /** Descriptive statistics of a dataset, as `hti info` prints them. */
-import { columnNames, rowCount, rowWidth, type Dataset } from './dataset.js';
+import { classIdsOf, columnNames, rowCount, rowWidth, type Dataset } from './dataset.js';
 
 export interface ColumnRange {
   name: string;
@@ -17,7 +17,7 @@ export interface LevelSummary {
   test?: boolean;
   /** Per column (D + C) range at this level. */
   columns: ColumnRange[];
-  /** Rows per class id (categorical only). */
+  /** Rows per class, in the order of the summary's `classIds` (categorical only). */
   classCounts?: number[];
 }
 
@@ -27,13 +27,15 @@ export interface DatasetSummary {
   cond: number;
   categorical: boolean;
   classes: number;
+  /** The distinct class ids, sorted (categorical only). */
+  classIds?: number[];
   anchors?: number[];
   validation?: number[];
   test?: number[];
   levels: LevelSummary[];
   /** Per column range over all levels. */
   columns: ColumnRange[];
-  /** Rows per class id over all levels (categorical only). */
+  /** Rows per class over all levels, in the order of `classIds` (categorical only). */
   classCounts?: number[];
 }
 
@@ -48,15 +50,17 @@ function ranges(rows: Float32Array, width: number, names: string[], dim: number)
   return out;
 }
 
-function classCounts(rows: Float32Array, width: number, dim: number, classes: number): number[] {
-  const counts = new Array<number>(classes).fill(0);
-  for (let k = dim; k < rows.length; k += width) counts[rows[k]] += 1;
+function classCounts(rows: Float32Array, width: number, dim: number, classIds: number[]): number[] {
+  const index = new Map(classIds.map((id, i) => [id, i]));
+  const counts = new Array<number>(classIds.length).fill(0);
+  for (let k = dim; k < rows.length; k += width) counts[index.get(rows[k])!] += 1;
   return counts;
 }
 
 export function datasetSummary(ds: Dataset): DatasetSummary {
   const width = rowWidth(ds);
   const names = columnNames(ds);
+  const classIds = classIdsOf(ds);
   const isIn = (list: number[] | undefined, l: number) => list?.includes(l) ?? false;
   const levels: LevelSummary[] = ds.levels.map((lambda, t) => {
     const s: LevelSummary = {
@@ -67,7 +71,7 @@ export function datasetSummary(ds: Dataset): DatasetSummary {
       ...(isIn(ds.test, lambda) ? { test: true } : {}),
       columns: ranges(ds.data[t], width, names, ds.dim),
     };
-    if (ds.categorical) s.classCounts = classCounts(ds.data[t], width, ds.dim, ds.classes);
+    if (ds.categorical) s.classCounts = classCounts(ds.data[t], width, ds.dim, classIds);
     return s;
   });
   const columns = names.map((name, j) => ({
@@ -81,13 +85,16 @@ export function datasetSummary(ds: Dataset): DatasetSummary {
     dim: ds.dim,
     cond: ds.cond,
     categorical: ds.categorical,
-    classes: ds.classes,
+    classes: ds.categorical ? classIds.length : 0,
     anchors: ds.anchors,
     validation: ds.validation,
     ...(ds.test ? { test: ds.test } : {}),
     levels,
     columns,
   };
-  if (ds.categorical) summary.classCounts = Array.from({ length: ds.classes }, (_, c) => levels.reduce((a, l) => a + l.classCounts![c], 0));
+  if (ds.categorical) {
+    summary.classIds = classIds;
+    summary.classCounts = classIds.map((_, c) => levels.reduce((a, l) => a + l.classCounts![c], 0));
+  }
   return summary;
 }

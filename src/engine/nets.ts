@@ -17,7 +17,7 @@ export function activate(x: Tensor, kind: Activation): Tensor {
   }
 }
 
-/** How a network sees its condition x: none, a continuous vector, or an integer class id. */
+/** How a network sees its condition x: none, a continuous vector, or a class index 0..classes−1. */
 export type ConditionSpec =
   | { kind: 'none' }
   | { kind: 'continuous'; dim: number }
@@ -41,6 +41,9 @@ export interface Film {
   shift: Tensor2D; // [B, H0]
 }
 
+/** Most parameters one network may hold (float32: 256 MB), checked before anything is allocated. */
+export const MAX_NET_PARAMETERS = 64 * 1024 * 1024;
+
 /**
  * A multilayer perceptron whose first hidden layer is modulated by FiLM from the condition:
  * h1 = act((1 + s(x)) ⊙ (W y + b) + t(x)). A categorical condition is embedded first.
@@ -58,6 +61,10 @@ export class Mlp {
     const { inDim, hidden, outDim } = this.config;
     if (hidden.length === 0) throw new Error('an MLP needs at least one hidden layer');
     const dims = [inDim, ...hidden, outDim];
+    const count = dims.slice(1).reduce((n, d, i) => n + (dims[i] + 1) * d, 0);
+    if (!(count <= MAX_NET_PARAMETERS)) {
+      throw new Error(`a network with layers ${dims.join(' → ')} would hold ${count} parameters, more than ${MAX_NET_PARAMETERS}; use narrower layers`);
+    }
     for (let i = 0; i < dims.length - 1; i++) {
       const last = i === dims.length - 2;
       this.params.addGlorot(`w${i}`, dims[i], dims[i + 1], rng, last ? this.config.outputInitScale : 1);
@@ -81,7 +88,7 @@ export class Mlp {
     }
   }
 
-  /** FiLM scale and shift for a batch of conditions [B, C]; reuse across many points of one path. */
+  /** FiLM scale and shift for a batch of conditions [B, C] (class indices when categorical); reuse across many points of one path. */
   film(cond: Tensor2D): Film | null {
     const c = this.config.condition;
     if (c.kind === 'none') return null;
@@ -90,7 +97,10 @@ export class Mlp {
       // cheaper than running the FiLM net on every row, and differentiable (gather's gradient
       // needs UnsortedSegmentSum, missing in wasm).
       const table = this.filmOf(this.params.get('embed') as Tensor2D);
-      const onehot = tf.cast(tf.oneHot(tf.cast(tf.reshape(cond, [-1]), 'int32'), c.classes), 'float32') as Tensor2D;
+      // tf.oneHot needs a depth ≥ 2; with a single class every row is that class.
+      const onehot = (
+        c.classes === 1 ? tf.ones([cond.shape[0], 1]) : tf.cast(tf.oneHot(tf.cast(tf.reshape(cond, [-1]), 'int32'), c.classes), 'float32')
+      ) as Tensor2D;
       return { scale: tf.matMul(onehot, table.scale), shift: tf.matMul(onehot, table.shift) };
     }
     return this.filmOf(cond);
@@ -156,7 +166,7 @@ export class Mlp {
     return { w: this.params.get(`w${last}`) as Tensor2D, b: this.params.get(`b${last}`) };
   }
 
-  /** Forward pass with the condition given directly ([B, C]; class ids for categorical). */
+  /** Forward pass with the condition given directly ([B, C]; class indices 0..classes−1 for categorical). */
   forward(input: Tensor, cond: Tensor2D | null): Tensor {
     return this.apply(input, cond ? this.film(cond) : null);
   }

@@ -2,16 +2,30 @@
  * Seeded pseudo-random numbers (mulberry32 core, Box–Muller normals). Every random choice in hti
  * draws from one of these, so the same seed gives the same surrogate.
  */
+/** A 32-bit finaliser (murmur3's): every input bit affects every output bit. */
+function mix32(x: number): number {
+  let s = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  s = Math.imul(s ^ (s >>> 13), 0xc2b2ae35) >>> 0;
+  return (s ^ (s >>> 16)) >>> 0;
+}
+
 export class Rng {
   private state: number;
   private spare: number | null = null;
 
+  /**
+   * Any finite seed; integers 0 … 2^53 − 1 give distinct streams (a seed is taken as a whole
+   * number: its low and high 32 bits are both mixed in, so 2^32 and 0 differ).
+   */
   constructor(seed: number) {
-    // Mix the seed so that nearby seeds give unrelated streams.
-    let s = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
-    s = Math.imul(s ^ (s >>> 16), 0x85ebca6b) >>> 0;
-    s = Math.imul(s ^ (s >>> 13), 0xc2b2ae35) >>> 0;
-    this.state = (s ^ (s >>> 16)) >>> 0;
+    if (!Number.isFinite(seed)) throw new Error(`a seed must be a finite number, got ${seed}`);
+    const whole = Math.floor(seed);
+    // Mix the seed so that nearby seeds give unrelated streams. Seeds below 2^32 keep the stream
+    // they always had; above, the high word is mixed in as well.
+    let s = mix32((whole ^ 0x9e3779b9) >>> 0);
+    const high = whole >= 2 ** 32 ? Math.floor(whole / 2 ** 32) : whole < 0 ? Math.floor(whole / 2 ** 32) + 1 : 0;
+    if (high !== 0) s = mix32((s ^ Math.imul(high >>> 0, 0x9e3779b1) ^ (Math.floor(high / 2 ** 32) >>> 0)) >>> 0);
+    this.state = s;
   }
 
   /** Uniform in [0, 1). */

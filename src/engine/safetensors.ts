@@ -45,16 +45,19 @@ export function decodeSafetensors(buf: Buffer, what = 'weights'): { tensors: Rec
   } catch {
     throw new Error(`${what}: header is not valid JSON (corrupt file)`);
   }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${what}: header is not a JSON object (corrupt file)`);
   const dataStart = 8 + headerLength;
   const dataLength = buf.length - dataStart;
   const tensors: Record<string, NamedArray> = {};
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = entry as Record<string, string>;
+      if (entry && typeof entry === 'object' && !Array.isArray(entry)) metadata = entry as Record<string, string>;
       continue;
     }
-    if (!entry || entry.dtype !== 'F32' || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets)) {
+    const shapeOk = Array.isArray(entry?.shape) && (entry.shape as unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0);
+    const offsetsOk = Array.isArray(entry?.data_offsets) && entry.data_offsets.length === 2 && (entry.data_offsets as unknown[]).every((v) => Number.isInteger(v));
+    if (!entry || entry.dtype !== 'F32' || !shapeOk || !offsetsOk) {
       throw new Error(`${what}: tensor '${name}' has an unsupported or malformed entry`);
     }
     const [begin, end] = entry.data_offsets as number[];

@@ -115,6 +115,20 @@ export function warpFromLevels(anchors: number[], levels: CalibratedLevel[]): Wa
   return { lambdas: knots.map((p) => p.l), progress: knots.map((p) => p.u) };
 }
 
+/**
+ * The warp calibrated without level `left`: the other levels' best positions, made non-decreasing
+ * within each interval again. Scoring level `left` under it tells how well the calibrated surrogate
+ * answers at a λ it was not calibrated on (leave-one-level-out).
+ */
+export function warpWithout(anchors: number[], levels: CalibratedLevel[], left: number): WarpKnots {
+  const rest = levels.filter((_, i) => i !== left).map((c) => ({ ...c }));
+  for (let k = 0; k < anchors.length - 1; k++) {
+    const inside = rest.filter((c) => c.k === k);
+    isotonic(inside.map((c) => c.best)).forEach((v, j) => (inside[j].s = v));
+  }
+  return warpFromLevels(anchors, rest);
+}
+
 /** Knots per interval when a warp is drawn from a progress curve rather than held-out levels. */
 const CURVE_KNOTS = 4;
 

@@ -54,11 +54,18 @@ export function heldOutFor(ds: Dataset, anchors?: number[], rows?: [number, numb
   return { kind: 'none', train: full, levels: [], truth: [], inputs: new Float32Array(0), reference: full };
 }
 
+/**
+ * The dataset with at most a few hundred rows per class and a few hundred condition groups, the
+ * same row indices at every level (rows that correspond still do): exact OT scores stay cheap.
+ */
+export function capForScoring(ds: Dataset): Dataset {
+  const keep = scoringRows(ds, new Rng(0x5e1ec7));
+  return { ...ds, data: ds.data.map((rows) => pickRowIndices(rows, rowWidth(ds), keep)) };
+}
+
 function build(kind: HeldOutKind, data: Dataset, anchors: number[], levels: number[], train: Dataset): HeldOut {
   const reference = { ...selectLevels(data, [...anchors, ...levels].sort((a, b) => a - b)), anchors, validation: levels };
-  const keep = scoringRows(reference, new Rng(0x5e1ec7));
-  const pick = (rowsOf: Float32Array) => pickRowIndices(rowsOf, rowWidth(data), keep);
-  const capped: Dataset = { ...reference, data: reference.data.map(pick) };
+  const capped = capForScoring(reference);
   return {
     kind,
     train,

@@ -67,15 +67,16 @@ export async function fitModel(method: string, train: Dataset, options: FitModel
 /** Load any saved model directory, whichever method made it. */
 export function loadModel(dir: string): TrajectoryModel {
   const { stored, tensors } = readModelDir(dir);
-  switch (stored.info.kind) {
-    case 'clot':
-      return loadClot(stored, tensors);
-    case 'direct':
-      return loadDirect(stored, tensors);
-    case 'cfm':
-    case 'mfm':
-      return loadFlow(stored, tensors);
-    default:
-      throw new Error(`model ${dir} is of kind '${String(stored.info.kind)}', which cannot be loaded (known kinds: clot, direct, cfm, mfm)`);
+  const loaders: Record<string, typeof loadClot | typeof loadDirect> = { clot: loadClot, direct: loadDirect, cfm: loadFlow, mfm: loadFlow };
+  const load = Object.hasOwn(loaders, stored.info.kind) ? loaders[stored.info.kind] : undefined;
+  if (!load) throw new Error(`model ${dir} is of kind '${String(stored.info.kind)}', which cannot be loaded (known kinds: clot, direct, cfm, mfm)`);
+  try {
+    return load(stored, tensors);
+  } catch (err) {
+    // The files parsed but do not make a model: name the model directory, and when a tensor's shape
+    // is not what the config implies, say that the two files disagree (either may be the wrong one).
+    const message = err instanceof Error ? err.message : String(err);
+    const mismatch = /has shape .* in the file|has shape \[.*\], expected/.test(message);
+    throw new Error(`model ${dir}: ${message}${mismatch ? ' (config.json and weights.safetensors disagree)' : ''}`);
   }
 }

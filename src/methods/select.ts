@@ -19,8 +19,8 @@ import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
 import { loadClot, mergeOptions, readModelDir, type ClotOptions, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
-import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, type CalibratedLevel } from './calibrate.js';
-import { heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
+import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithout, type CalibratedLevel } from './calibrate.js';
+import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
 
 export type SelectMode = 'auto' | 'none';
@@ -48,8 +48,13 @@ export interface CandidateResult {
   name: string;
   /** The settings fitted (candidate settings under the user's options). */
   options: ClotOptions;
-  /** Held-out score per level after calibration, and at the plain linear position. */
+  /**
+   * Held-out score per level: validation levels under the warp calibrated on the other levels
+   * (leave-one-level-out); left-out anchors at the plain linear position. Candidates rank by its mean.
+   */
   scores: number[];
+  /** Per level: at the position calibrated on that level itself (in-sample), and at the linear position. */
+  calibratedScores: number[];
   linearScores: number[];
   mean: number;
   fitSeconds: number;
@@ -75,6 +80,12 @@ export interface FitReport {
   beatsReferences: boolean | null;
   /** One line for the user when the surrogate does not beat the references (or cannot be judged). */
   warning: string | null;
+  /**
+   * How well the final surrogate reproduces its anchors (in-sample): W2² per class or condition
+   * group between the first anchor's rows pushed to λ_k and anchor k's own rows, and the same for
+   * copying the first anchor, for scale.
+   */
+  anchors: { lambda: number; score: number; copyFirst: number }[];
 }
 
 export interface SelectionSummary {
@@ -130,13 +141,22 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
   try {
     const fitSeconds = (performance.now() - start) / 1000;
     const positions = calibratePositions(model, job.held, job.held.train);
-    model.setWarp(job.held.kind === 'validation' ? warpFromLevels(model.info.anchors, positions) : undefined);
-    const scores = positions.map((p) => p.score);
+    const anchors = model.info.anchors;
+    // Honest scores: each held-out level answered under the warp calibrated on the other levels
+    // (validation), or at the plain linear position (a left-out anchor's own position is what its
+    // calibration is for). In-sample calibrated scores would favour paths that bend to each level.
+    const scores = positions.map((p, i) => {
+      if (job.held.kind !== 'validation') return p.linearScore;
+      model.setWarp(positions.length > 1 ? warpWithout(anchors, positions, i) : undefined);
+      return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
+    });
+    model.setWarp(job.held.kind === 'validation' ? warpFromLevels(anchors, positions) : undefined);
     await model.save(job.staging);
     return {
       name: job.candidate.name,
       options: job.options,
       scores,
+      calibratedScores: positions.map((p) => p.score),
       linearScores: positions.map((p) => p.linearScore),
       mean: mean(scores),
       fitSeconds,
@@ -196,7 +216,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     const model = await fitModel(method, train, { ...fit, onProgress: options.onProgress });
     const report = held.kind === 'validation' ? reportFor(model, held) : noReport(held.kind, clot && mode === 'none');
     const selection: SelectionSummary = { mode, heldOut: held.kind, levels: held.levels, chosen: null, candidates: [] };
-    attach(model, selection, report);
+    attach(model, selection, report, train);
     return { model, selection, report };
   }
   const candidates = options.candidates ?? CANDIDATES;
@@ -213,7 +233,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     const parallel = inWorkers ? (options.workers ?? os.availableParallelism()) : 1;
     const results = await runAll(jobs, parallel, async (job) => {
       const r = inWorkers ? await runInWorker(job, options.onProgress) : await runCandidate(job, options.onProgress);
-      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
+      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (calibrated on each level itself ${fmt(mean(r.calibratedScores))}, linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
       return r;
     });
     const best = results.reduce((b, r, i) => (r.mean < results[b].mean ? i : b), 0);
@@ -236,7 +256,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     };
     // Held-out evidence: the winner as scored (for left-out anchors, its trial fit without them).
     const report = buildReport(held, { scores: results[best].scores, mean: results[best].mean });
-    attach(model, selection, report);
+    attach(model, selection, report, held.kind === 'validation' ? held.train : fullTrain(ds, options));
     return { model, selection, report };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -249,8 +269,19 @@ function fullTrain(ds: Dataset, options: SelectOptions): Dataset {
 }
 
 /** Save the selection and the report with the model (config.json's training summary). */
-function attach(model: TrajectoryModel, selection: SelectionSummary, report: FitReport): void {
+function attach(model: TrajectoryModel, selection: SelectionSummary, report: FitReport, anchors: Dataset): void {
+  report.anchors = anchorReproduction(model, anchors);
   model.info.training = { ...(model.info.training ?? {}), selection, report };
+}
+
+/** W2² at each anchor after the first between the surrogate's answer and the anchor's own rows. */
+function anchorReproduction(model: TrajectoryModel, train: Dataset): FitReport['anchors'] {
+  const capped = capForScoring(train);
+  const inputs = capped.data[0];
+  return capped.levels.slice(1).map((lambda, i) => {
+    const truth = capped.data[i + 1];
+    return { lambda, score: heldOutScore(model.sample(inputs, lambda), truth, capped, lambda), copyFirst: heldOutScore(inputs, truth, capped, lambda) };
+  });
 }
 
 /** Score a model's answers at the held-out levels, beside the references. */
@@ -275,6 +306,7 @@ function buildReport(held: HeldOut, model: { scores: number[]; mean: number }): 
     references,
     bestReference: best.name,
     beatsReferences: beats,
+    anchors: [],
     warning: beats
       ? null
       : `the surrogate (${fmt(model.mean)}) does not beat ${best.name} (${fmt(best.mean)}) on ${where}: between the anchors it is no better than that trivial answer`,
@@ -290,6 +322,7 @@ function noReport(kind: HeldOutKind, selectionOff: boolean): FitReport {
     references: [],
     bestReference: null,
     beatsReferences: null,
+    anchors: [],
     warning:
       kind === 'none'
         ? 'no held-out levels (no validation levels in the sidecar, and only 2 anchors): the fit cannot be compared with the trivial references; list validation levels in the sidecar to have it judged and calibrated'

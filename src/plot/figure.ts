@@ -5,7 +5,7 @@
  * map and the metric's principal direction as short segments, under that condition's paths.
  */
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { checkLambda, checkRows } from '../surrogate/model.js';
+import { checkLambda, checkRows, knownClasses } from '../surrogate/model.js';
 import { classLegend, panelsBounds, renderPanelsSvg, type Bounds, type Colorbar, type Layer, type LegendEntry, type Panel } from './render.js';
 
 export interface ModelFigureOptions {
@@ -31,6 +31,9 @@ const PATH_STEPS = 81;
 const FIELD_GRID = 40;
 const FIELD_SEGMENTS = 18;
 const MAX_FIELD_PANELS = 4;
+const MAX_LEGEND_CLASSES = 12;
+/** Most samples one figure draws (more would not be visible, only slow). */
+export const MAX_FIGURE_ROWS = 100_000;
 
 function evenLambdas(lo: number, hi: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => (i === count - 1 ? hi : lo + ((hi - lo) * i) / (count - 1)));
@@ -59,6 +62,8 @@ export function modelFigureSvg(model: TrajectoryModel, options: ModelFigureOptio
   if (!info.categorical && info.cond > 0 && (!Number.isInteger(colorBy) || colorBy < 0 || colorBy >= info.cond)) {
     throw new Error(`colour column ${colorBy} is not one of this model's condition columns 0..${info.cond - 1}`);
   }
+  const requested = options.rows ? options.rows.length / Math.max(1, width) : (options.n ?? 500);
+  if (requested > MAX_FIGURE_ROWS) throw new Error(`a figure draws at most ${MAX_FIGURE_ROWS} samples, got ${requested}`);
   const rows = options.rows ?? model.anchorRows(null, options.n ?? 500, options.seed ?? 0);
   const n = checkRows(info, rows);
 
@@ -116,7 +121,7 @@ export function modelFigureSvg(model: TrajectoryModel, options: ModelFigureOptio
   if (wantField) {
     const conds: { label: string; cond: Float32Array; keep: (i: number) => boolean }[] = [];
     if (info.categorical) {
-      for (let c = 0; c < Math.min(info.classes, MAX_FIELD_PANELS); c++) conds.push({ label: `class ${c}`, cond: Float32Array.of(c), keep: (i) => classes![i] === c });
+      for (const c of knownClasses(info).slice(0, MAX_FIELD_PANELS)) conds.push({ label: `class ${c}`, cond: Float32Array.of(c), keep: (i) => classes![i] === c });
     } else {
       const mean = new Float32Array(info.cond);
       for (let i = 0; i < n; i++) for (let j = 0; j < info.cond; j++) mean[j] += rows[i * width + info.dim + j] / n;
@@ -127,7 +132,7 @@ export function modelFigureSvg(model: TrajectoryModel, options: ModelFigureOptio
 
   let legend: LegendEntry[] | undefined;
   let colorbar: Colorbar | undefined;
-  if (info.categorical) legend = classLegend(info.classes);
+  if (info.categorical) legend = classLegend(knownClasses(info).slice(0, MAX_LEGEND_CLASSES));
   else if (values) colorbar = { label: `x${colorBy}`, range: minMax(values) };
   if (wantField) {
     legend = [...(legend ?? []), { label: 'start (λ0)', color: '#555', shape: 'ring' }];

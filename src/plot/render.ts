@@ -5,10 +5,10 @@
  * Text uses DejaVu Sans shipped by the dejavu-fonts-ttf package, so PNGs render the same on any
  * machine (no system fonts needed).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
+import { writeFileAtomic } from '../data/files.js';
 
 export const CLASS_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725'];
@@ -161,8 +161,10 @@ export function rampColor(stops: string[], t: number): string {
 
 export const viridis = (t: number): string => rampColor(VIRIDIS, t);
 
-export function classLegend(classes: number, shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
-  return Array.from({ length: classes }, (_, c) => ({ label: `class ${c}`, color: CLASS_COLORS[c % CLASS_COLORS.length], shape }));
+/** Legend of classes 0..classes−1, or of the given class ids (coloured as the points are: by id). */
+export function classLegend(classes: number | number[], shape: LegendEntry['shape'] = 'dot'): LegendEntry[] {
+  const ids = Array.isArray(classes) ? classes : Array.from({ length: classes }, (_, c) => c);
+  return ids.map((c) => ({ label: `class ${c}`, color: CLASS_COLORS[Math.abs(Math.round(c)) % CLASS_COLORS.length], shape }));
 }
 
 function minMax(values: ArrayLike<number>): [number, number] {
@@ -461,33 +463,58 @@ export function panelsBounds(layers: Layer[], options: Pick<PanelsOptions, 'boun
   return resolveBounds(layers, options.bounds, w, h, options.equalAspect ?? true);
 }
 
-/** Small multiples: panels in a grid, sharing bounds, with one title and one key. */
-export function renderPanelsSvg(panels: Panel[], options: PanelsOptions = {}): string {
-  if (panels.length === 0) throw new Error('nothing to plot: no panels');
-  const columns = Math.max(1, Math.min(options.columns ?? Math.min(3, panels.length), panels.length));
-  const rows = Math.ceil(panels.length / columns);
-  const pw = options.panelWidth ?? 340;
-  const ph = options.panelHeight ?? 320;
+interface GridOptions {
+  columns: number;
+  panelWidth: number;
+  panelHeight: number;
+  title?: string;
+  xLabel?: string;
+  legend?: LegendEntry[];
+  colorbar?: Colorbar;
+}
+
+/**
+ * Panels in a grid with one title and one key; `cell(k, w, h)` gives panel k, its data bounds
+ * for a w × h plot area, and its y-axis label.
+ */
+function gridSvg(count: number, cell: (k: number, w: number, h: number) => { panel: Panel; bounds: Bounds; yLabel?: string }, options: GridOptions): string {
+  const columns = Math.max(1, Math.min(options.columns, count));
+  const rows = Math.ceil(count / columns);
+  const pw = options.panelWidth;
+  const ph = options.panelHeight;
   const head = options.title ? 30 : 0;
   const hasKey = (options.legend?.length ?? 0) > 0 || options.colorbar !== undefined;
   const width = columns * pw;
   const height = head + rows * ph + (hasKey ? 26 : 0);
   const w = pw - MARGIN.left - MARGIN.right;
   const h = ph - MARGIN.top - MARGIN.bottom;
+  const body: string[] = [];
+  if (options.title) body.push(`<text x="${f2(width / 2)}" y="20" text-anchor="middle" font-size="15" fill="#111">${escapeXml(options.title)}</text>`);
+  for (let k = 0; k < count; k++) {
+    const col = k % columns;
+    const row = Math.floor(k / columns);
+    const { panel, bounds, yLabel } = cell(k, w, h);
+    const frame: Frame = { x: col * pw + MARGIN.left, y: head + row * ph + MARGIN.top, w, h, bounds };
+    body.push(panelSvg(panel, frame, `hti-clip-${k}`, options.xLabel, yLabel));
+  }
+  if (hasKey) body.push(keySvg(MARGIN.left, height - 14, options.legend, options.colorbar));
+  return svgDocument(width, height, body.join('\n'));
+}
+
+/** Small multiples: panels in a grid, sharing bounds, with one title and one key. */
+export function renderPanelsSvg(panels: Panel[], options: PanelsOptions = {}): string {
+  if (panels.length === 0) throw new Error('nothing to plot: no panels');
+  const columns = Math.max(1, Math.min(options.columns ?? Math.min(3, panels.length), panels.length));
   const bounds = panelsBounds(
     panels.flatMap((p) => p.layers),
     options,
   );
-  const body: string[] = [];
-  if (options.title) body.push(`<text x="${f2(width / 2)}" y="20" text-anchor="middle" font-size="15" fill="#111">${escapeXml(options.title)}</text>`);
-  panels.forEach((panel, k) => {
-    const col = k % columns;
-    const row = Math.floor(k / columns);
-    const frame: Frame = { x: col * pw + MARGIN.left, y: head + row * ph + MARGIN.top, w, h, bounds };
-    body.push(panelSvg(panel, frame, `hti-clip-${k}`, options.xLabel, col === 0 ? options.yLabel : undefined));
+  return gridSvg(panels.length, (k) => ({ panel: panels[k], bounds, yLabel: k % columns === 0 ? options.yLabel : undefined }), {
+    ...options,
+    columns,
+    panelWidth: options.panelWidth ?? 340,
+    panelHeight: options.panelHeight ?? 320,
   });
-  if (hasKey) body.push(keySvg(MARGIN.left, height - 14, options.legend, options.colorbar));
-  return svgDocument(width, height, body.join('\n'));
 }
 
 const require = createRequire(import.meta.url);
@@ -522,7 +549,58 @@ export function svgToPixels(svg: string, options: { scale?: number } = {}): { wi
 export function writePlot(file: string, svg: string, options: { scale?: number } = {}): void {
   const ext = path.extname(file).toLowerCase();
   if (ext !== '.svg' && ext !== '.png') throw new Error(`--out must end in .png or .svg, got ${file}`);
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new Error(`cannot write ${file}: folder ${dir} does not exist`);
-  fs.writeFileSync(file, ext === '.svg' ? svg : svgToPng(svg, options));
+  writeFileAtomic(file, ext === '.svg' ? svg : svgToPng(svg, options));
+}
+
+/** One line of a line chart: y against x, points with a non-finite coordinate skipped. */
+export interface LineSeries {
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  color: string;
+  width?: number;
+  opacity?: number;
+}
+
+export interface LineChart {
+  title?: string;
+  yLabel?: string;
+  series: LineSeries[];
+  /** Data bounds; default: the series' extent, padded 5%. */
+  bounds?: Bounds;
+}
+
+export interface LineChartsOptions {
+  columns?: number;
+  panelWidth?: number;
+  panelHeight?: number;
+  title?: string;
+  xLabel?: string;
+  legend?: LegendEntry[];
+}
+
+/**
+ * Line charts in a grid, each with its own y range and label (series over a shared x such as
+ * time, where the quantities differ in units), one title and one key.
+ */
+export function renderLineChartsSvg(charts: LineChart[], options: LineChartsOptions = {}): string {
+  if (charts.length === 0) throw new Error('nothing to plot: no charts');
+  const cell = (k: number, w: number, h: number) => {
+    const chart = charts[k];
+    const layers: Layer[] = chart.series.map((s) => {
+      if (s.x.length !== s.y.length) throw new Error(`line chart ${chart.title ?? k}: a series has ${s.x.length} x and ${s.y.length} y values`);
+      const xy = new Float64Array(2 * s.x.length);
+      for (let i = 0; i < s.x.length; i++) {
+        xy[2 * i] = s.x[i];
+        xy[2 * i + 1] = s.y[i];
+      }
+      return { kind: 'paths', paths: [xy], color: s.color, width: s.width ?? 1.6, opacity: s.opacity ?? 0.9 };
+    });
+    return { panel: { title: chart.title, layers }, bounds: resolveBounds(layers, chart.bounds, w, h, false), yLabel: chart.yLabel };
+  };
+  return gridSvg(charts.length, cell, {
+    ...options,
+    columns: options.columns ?? Math.min(2, charts.length),
+    panelWidth: options.panelWidth ?? 420,
+    panelHeight: options.panelHeight ?? 260,
+  });
 }

@@ -1,32 +1,22 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { initEngine } from '../engine/index.js';
 import { loadModel } from '../methods/registry.js';
-import { loadDataset } from '../data/index.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
 import { createServer, isLoopback, type ReferenceData } from './index.js';
-import { positiveInt } from '../cli/parsers.js';
+import { port, positiveInt } from '../cli/parsers.js';
+import { addDataFlags, loadForModel, type DataFlags } from '../cli/data-flags.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends DataFlags {
   port: number;
   host: string;
   data?: string;
   bodyLimit?: number;
 }
 
-export function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number 0..65535');
-  return Number(value);
-}
-
-
-/** True samples to show beside the surrogate; their columns must match the model's. */
-function referenceFrom(file: string, model: TrajectoryModel): ReferenceData {
-  const ds = loadDataset(file);
-  const { dim, cond, categorical } = model.info;
-  if (ds.dim !== dim || ds.cond !== cond || ds.categorical !== categorical) {
-    throw new Error(`data ${file} has ${ds.dim} outputs + ${ds.cond} condition columns${ds.categorical ? ' (categorical)' : ''}; the model has ${dim} + ${cond}${categorical ? ' (categorical)' : ''}`);
-  }
+/** True samples to show beside the surrogate, read with the model's columns. */
+function referenceFrom(file: string, model: TrajectoryModel, flags: DataFlags, modelDir: string): ReferenceData {
+  const ds = loadForModel(file, model.info, flags, modelDir);
   return { levels: ds.levels, data: ds.data };
 }
 
@@ -36,7 +26,8 @@ export async function startServe(modelDir: string, options: ServeOptions): Promi
   const model = loadModel(modelDir);
   let app: FastifyInstance;
   try {
-    const reference = options.data ? referenceFrom(options.data, model) : undefined;
+    if (!options.data && (options.meta || options.outputs || options.conditions)) throw new Error('--meta, --outputs and --conditions describe the --data file; give --data too');
+    const reference = options.data ? referenceFrom(options.data, model, options, modelDir) : undefined;
     app = createServer(model, { reference, bodyLimit: options.bodyLimit });
     await app.listen({ port: options.port, host: options.host });
   } catch (err) {
@@ -54,14 +45,15 @@ export async function startServe(modelDir: string, options: ServeOptions): Promi
 }
 
 export function registerServe(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('serve a trained model: HTTP API (/api/model, /api/sample, /api/trajectory, /api/field) and the viewer page at /')
     .argument('<model>', 'model directory (from hti fit)')
-    .option('--port <n>', 'port to listen on (0: any free port)', parsePort, 8080)
+    .option('--port <n>', 'port to listen on (0: any free port)', port, 8080)
     .option('--host <host>', 'address to bind; loopback unless you say otherwise', '127.0.0.1')
     .option('--data <file>', 'dataset whose true samples the viewer shows beside the surrogate (anchor and held-out levels)')
-    .option('--body-limit <bytes>', 'largest request body accepted', positiveInt)
+    .option('--body-limit <bytes>', 'largest request body accepted', positiveInt);
+  addDataFlags(cmd, { forModel: true, what: 'the --data file' })
     .action(async (modelDir: string, options: ServeOptions) => {
       const { app, model, url } = await startServe(modelDir, options);
       process.stdout.write(`hti serve: ${model.info.kind} (${model.info.method}), λ ∈ [${model.info.anchors[0]}, ${model.info.anchors[model.info.anchors.length - 1]}] at ${url}  (Ctrl-C stops)\n`);

@@ -24,7 +24,7 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 const number = { type: 'number' } as const;
-const seed = { type: 'integer', minimum: 0, maximum: 4294967295 } as const;
+const seed = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 function rowsSchema(limits: Limits) {
   return {

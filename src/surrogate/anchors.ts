@@ -1,8 +1,8 @@
 import { Rng, type NamedArray } from '../engine/index.js';
-import { joinColumns, splitColumns, type Dataset } from '../data/dataset.js';
+import { classIdsOf, joinColumns, splitColumns, type Dataset } from '../data/dataset.js';
 import { concatArrays, pickRows } from '../data/arrays.js';
 import { fitStandardizer, standardize, type Standardizer } from '../data/standardize.js';
-import type { ModelInfo } from './model.js';
+import { checkRowCount, classIndexMap, columnBounds, knownClasses, unknownClassError, type ModelInfo } from './model.js';
 
 /** Anchor time t_k ∈ [0, 1]: the real λ spacing, or k/K as the reference code does. */
 export function anchorTimes(lambdas: number[], equalSpacing = false): number[] {
@@ -26,13 +26,7 @@ export function intervalOf(times: number[], t: number): { k: number; s: number }
 
 /** Per output column [min, max]. */
 export function dataBounds(y: Float32Array, dim: number): [number, number][] {
-  const out: [number, number][] = Array.from({ length: dim }, () => [Infinity, -Infinity]);
-  for (let i = 0; i < y.length; i++) {
-    const b = out[i % dim];
-    if (y[i] < b[0]) b[0] = y[i];
-    if (y[i] > b[1]) b[1] = y[i];
-  }
-  return out;
+  return columnBounds([y], dim, 0, dim);
 }
 
 function meanStd(v: Float32Array, width: number): { mean: number[]; std: number[] } {
@@ -62,8 +56,12 @@ export class AnchorData {
   readonly pooledY: Float32Array;
   readonly pooledX: Float32Array;
   readonly bounds: [number, number][];
-  /** Per anchor, per class: row indices (categorical). */
+  /** Per anchor, per class (by its index in `classIds`): row indices (categorical). */
   readonly byClass: Int32Array[][];
+  /** Number of classes (categorical), else 0. */
+  readonly classes: number;
+  /** Class id → index in `classIds`. */
+  readonly classIndex: Map<number, number>;
   /** Whether row i of every anchor has the same condition (inputs queried in the same order). */
   readonly rowsCorrespond: boolean;
 
@@ -74,7 +72,8 @@ export class AnchorData {
     readonly dim: number,
     readonly cond: number,
     readonly categorical: boolean,
-    readonly classes: number,
+    /** The sorted distinct class ids (categorical); networks see a class as its index here. */
+    readonly classIds: number[],
   ) {
     if (lambdas.length < 2) throw new Error(`a surrogate needs at least 2 anchors, got ${lambdas.length}`);
     for (let i = 1; i < lambdas.length; i++) {
@@ -90,17 +89,24 @@ export class AnchorData {
     this.pooledY = concatArrays(y);
     this.pooledX = concatArrays(x);
     this.bounds = dataBounds(this.pooledY, dim);
+    this.classes = categorical ? classIds.length : 0;
+    this.classIndex = classIndexMap(categorical ? classIds : []);
     this.byClass = x.map((xs, k) => {
       if (!categorical) return [];
-      const lists: number[][] = Array.from({ length: classes }, () => []);
-      for (let i = 0; i < this.rows[k]; i++) lists[xs[i]].push(i);
+      const lists: number[][] = Array.from({ length: this.classes }, () => []);
+      for (let i = 0; i < this.rows[k]; i++) {
+        const c = this.classIndex.get(xs[i]);
+        if (c === undefined) throw new Error(`anchor λ = ${lambdas[k]}, row ${i}: class ${xs[i]} is not in the class list (${classIds.join(', ')})`);
+        lists[c].push(i);
+      }
       return lists.map((l) => Int32Array.from(l));
     });
     if (categorical) {
-      for (let c = 0; c < classes; c++) {
+      for (let c = 0; c < this.classes; c++) {
         const present = this.byClass.map((l) => l[c].length > 0);
         if (present.some((p) => p) && !present.every((p) => p)) {
-          throw new Error(`class ${c} is missing at some anchors; every class must appear at every anchor`);
+          const where = lambdas.filter((_, k) => !present[k]).join(', ');
+          throw new Error(`class ${classIds[c]} has no rows at anchor λ = ${where}; every class must appear at every anchor`);
         }
       }
     }
@@ -110,14 +116,19 @@ export class AnchorData {
 
   static fromDataset(ds: Dataset): AnchorData {
     const parts = ds.data.map((rows) => splitColumns(rows, ds.dim, ds.cond));
-    return new AnchorData(ds.levels.slice(), parts.map((p) => p.y), parts.map((p) => p.x), ds.dim, ds.cond, ds.categorical, ds.classes);
+    return new AnchorData(ds.levels.slice(), parts.map((p) => p.y), parts.map((p) => p.x), ds.dim, ds.cond, ds.categorical, classIdsOf(ds));
+  }
+
+  /** The classes as the networks see them: each row's class id replaced by its index (categorical). */
+  classIndices(x: Float32Array): Float32Array {
+    return Float32Array.from(x, (id) => this.classIndex.get(id) ?? -1);
   }
 
   /** The same anchors in standardised units (outputs, and continuous conditions). */
   standardized(scaling: ClotScaling): AnchorData {
     const y = this.y.map((v) => standardize(v, this.dim, 0, scaling.y));
     const x = scaling.x ? this.x.map((v) => standardize(v, this.cond, 0, scaling.x!)) : this.x;
-    return new AnchorData(this.lambdas, y, x, this.dim, this.cond, this.categorical, this.classes);
+    return new AnchorData(this.lambdas, y, x, this.dim, this.cond, this.categorical, this.classIds);
   }
 
 
@@ -138,7 +149,7 @@ export class AnchorData {
   partnerRows(k: number, sourceIndex: Int32Array, rng: Rng): Int32Array {
     return Int32Array.from(sourceIndex, (r) => {
       if (this.categorical) {
-        const list = this.byClass[k + 1][this.x[k][r]];
+        const list = this.byClass[k + 1][this.classIndex.get(this.x[k][r])!];
         return list[rng.int(list.length)];
       }
       if (this.rowsCorrespond) return r;
@@ -152,12 +163,13 @@ export class AnchorData {
     let pool: Int32Array;
     if (klass !== null && klass !== undefined) {
       if (!this.categorical) throw new Error('--class applies only to a model with a categorical condition');
-      if (!Number.isInteger(klass) || klass < 0 || klass >= this.classes) throw new Error(`class ${klass} is not one of 0..${this.classes - 1}`);
-      pool = this.byClass[0][klass];
+      const c = this.classIndex.get(klass);
+      if (c === undefined || this.byClass[0][c].length === 0) throw unknownClassError({ categorical: true, classes: this.classes, classIds: this.classIds }, klass);
+      pool = this.byClass[0][c];
     } else {
       pool = Int32Array.from({ length: this.rows[0] }, (_, i) => i);
     }
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`n must be a positive integer, got ${n}`);
+    checkRowCount(n);
     const index = Int32Array.from({ length: n }, (_, i) => (n <= pool.length ? pool[rng.permutation(pool.length)[i]] : pool[rng.int(pool.length)]));
     const { y, x } = this.gather(0, index);
     return joinColumns(y, x, this.dim, this.cond);
@@ -177,17 +189,19 @@ export class AnchorData {
     const xs: Float32Array[] = [];
     info.anchors.forEach((_, k) => {
       const y = record[`anchors.${k}.y`];
-      if (!y || y.shape[1] !== info.dim) throw new Error(`weights file lacks the samples of anchor ${k} (corrupt or truncated model)`);
+      if (!y || y.shape.length !== 2) throw new Error(`weights file lacks the samples of anchor ${k} (corrupt or truncated model)`);
+      if (y.shape[1] !== info.dim) throw new Error(`config.json says D = ${info.dim} but the weights file holds samples of width ${y.shape[1]}: the two files disagree`);
       ys.push(y.data);
       if (info.cond > 0) {
         const x = record[`anchors.${k}.x`];
-        if (!x || x.shape[1] !== info.cond || x.shape[0] !== y.shape[0]) throw new Error(`weights file lacks the conditions of anchor ${k} (corrupt or truncated model)`);
+        if (!x || x.shape.length !== 2 || x.shape[0] !== y.shape[0]) throw new Error(`weights file lacks the conditions of anchor ${k} (corrupt or truncated model)`);
+        if (x.shape[1] !== info.cond) throw new Error(`config.json says C = ${info.cond} but the weights file holds conditions of width ${x.shape[1]}: the two files disagree`);
         xs.push(x.data);
       } else {
         xs.push(new Float32Array(0));
       }
     });
-    return new AnchorData(info.anchors.slice(), ys, xs, info.dim, info.cond, info.categorical, info.classes);
+    return new AnchorData(info.anchors.slice(), ys, xs, info.dim, info.cond, info.categorical, knownClasses(info));
   }
 }
 
@@ -202,9 +216,9 @@ export function autoBandwidth(a: AnchorData): number {
   const groups: Float32Array[] = [];
   const n = a.pooledY.length / a.dim;
   if (a.categorical) {
-    for (let c = 0; c < a.classes; c++) {
+    for (const id of a.classIds) {
       const idx: number[] = [];
-      for (let i = 0; i < n; i++) if (a.pooledX[i] === c) idx.push(i);
+      for (let i = 0; i < n; i++) if (a.pooledX[i] === id) idx.push(i);
       if (idx.length) groups.push(pickRows(a.pooledY, a.dim, idx));
     }
   } else {

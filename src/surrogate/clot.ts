@@ -3,7 +3,7 @@ import { DensityPotential, Lagrangian, Metric, SplinePaths, splineBasisAt, symme
 import { ResidualMap } from '../ot/map.js';
 import { splitColumns } from '../data/dataset.js';
 import { checkStandardizer, destandardize, standardize } from '../data/standardize.js';
-import { checkLambda, checkRows, type ModelInfo, type TrajectoryModel } from './model.js';
+import { checkLambda, checkRows, columnBounds, type ModelInfo, type TrajectoryModel } from './model.js';
 import { writeModelDir, type StoredModel } from './persist.js';
 import { AnchorData, type ClotScaling } from './anchors.js';
 import { pathForm, resolveClotOptions, type ResolvedClotOptions } from './options.js';
@@ -54,9 +54,13 @@ export class ClotNetworks {
     this.pathLagrangian = form === options.actionForm ? this.lagrangian : new Lagrangian(this.metric, this.potential, this.paths, form);
   }
 
-  /** The condition as the networks see it: class ids or standardised vectors [B, C], or nothing. */
+  /**
+   * The condition as the networks see it: class indices (see AnchorData.classIds), standardised
+   * vectors [B, C] (the caller standardises), or nothing.
+   */
   netCondition(x: Float32Array, batch: number): Tensor2D | null {
     if (this.condition.kind === 'none') return null;
+    if (this.condition.kind === 'categorical') return tf.tensor2d(this.anchors.classIndices(x), [batch, 1]);
     return tf.tensor2d(x, [batch, this.anchors.cond]);
   }
 
@@ -114,6 +118,8 @@ const CHUNK = 8192;
 export class ClotSurrogate implements TrajectoryModel {
   readonly info: ModelInfo;
   private warpState: TimeWarp;
+  /** The density potential U(q | x), present only when the model was fitted with one. */
+  readonly potential?: (points: Float32Array, condRow: Float32Array) => Float32Array;
 
   constructor(
     readonly nets: ClotNetworks,
@@ -132,10 +138,13 @@ export class ClotSurrogate implements TrajectoryModel {
       cond: a.cond,
       categorical: a.categorical,
       classes: a.classes,
+      ...(a.categorical ? { classIds: a.classIds.slice() } : {}),
       anchors: a.lambdas.slice(),
       bounds: a.bounds,
+      ...(a.cond > 0 && !a.categorical ? { condBounds: columnBounds([a.pooledX], a.cond, 0, a.cond) } : {}),
       training,
     };
+    if (nets.potential) this.potential = (points, condRow) => this.potentialAt(points, condRow);
   }
 
   /** How λ maps to the position along the paths (linear in λ unless calibrated). */
@@ -269,9 +278,8 @@ export class ClotSurrogate implements TrajectoryModel {
     return { z, x };
   }
 
-  potential(points: Float32Array, condRow: Float32Array): Float32Array {
-    const pot = this.nets.potential;
-    if (!pot) throw new Error('this model has no density potential (fitted without it)');
+  private potentialAt(points: Float32Array, condRow: Float32Array): Float32Array {
+    const pot = this.nets.potential!;
     const p = points.length / this.info.dim;
     const { z, x } = this.toNetUnits(points, condRow);
     const out = new Float32Array(p);

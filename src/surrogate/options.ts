@@ -122,7 +122,7 @@ function checkKeys(group: string, given: object | undefined, known: object): voi
   if (given === undefined) return;
   if (!given || typeof given !== 'object' || Array.isArray(given)) throw new Error(`CLOT option '${group}' must be an object of settings`);
   for (const key of Object.keys(given)) {
-    if (!(key in known)) throw new Error(`unknown CLOT option '${group}.${key}' (known: ${Object.keys(known).join(', ')})`);
+    if (!(key in known)) throw new Error(`unknown CLOT option ${shown(`${group}.${key}`)} (known: ${Object.keys(known).join(', ')})`);
   }
 }
 
@@ -130,12 +130,25 @@ function defined<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function integer(value: number, name: string, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new Error(`CLOT option ${name} must be an integer ≥ ${min}, got ${value}`);
+/**
+ * Upper bounds far beyond any real model and far below what would exhaust memory: a hand-edited
+ * or corrupt config is one clear error, never an allocation of billions of values.
+ */
+const MAX = { width: 16384, nodes: 256, points: 4096, cap: 1_000_000, steps: 10_000_000 };
+
+/** A value as it appears in an error message: JSON, clipped. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return '(missing)';
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+function integer(value: number, name: string, min: number, max = MAX.steps): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`CLOT option ${name} must be an integer from ${min} to ${max}, got ${shown(value)}`);
 }
 
 function positive(value: number, name: string): void {
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`CLOT option ${name} must be a positive number, got ${value}`);
+  if (!(Number.isFinite(value) && value > 0)) throw new Error(`CLOT option ${name} must be a positive number, got ${shown(value)}`);
 }
 
 /**
@@ -146,12 +159,12 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   for (const key of Object.keys(options)) {
     if (!TOP_LEVEL.has(key)) {
       const hint = key === 'equalSpacing' ? ' (CLOT answers inside each interval by its own position; equal spacing applies to the time-based baselines direct, cfm and mfm)' : '';
-      throw new Error(`unknown CLOT option '${key}'${hint}`);
+      throw new Error(`unknown CLOT option ${shown(key)}${hint}`);
     }
   }
   const preset = options.preset ?? CLOT_DEFAULTS.preset;
   const base = PRESET_SETTINGS[preset];
-  if (!base) throw new Error(`unknown preset '${preset}' (expected one of ${CLOT_PRESETS.join(', ')})`);
+  if (!base) throw new Error(`unknown preset ${shown(preset)} (expected one of ${CLOT_PRESETS.join(', ')})`);
   const defaults = {
     potential: { enabled: base.potential, ...CLOT_DEFAULTS.potential },
     metric: { kind: base.metric, ...CLOT_DEFAULTS.metric },
@@ -166,27 +179,30 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   const couplings = { ...defaults.couplings, ...defined(options.couplings) };
   const maps = { ...defaults.maps, ...defined(options.maps) };
   const seed = options.seed ?? CLOT_DEFAULTS.seed;
-  integer(seed, 'seed', 0);
+  integer(seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
   const actionForm = options.actionForm ?? CLOT_DEFAULTS.actionForm;
-  if (actionForm !== 'paper' && actionForm !== 'reference') throw new Error(`unknown action form '${actionForm}' (expected paper or reference)`);
-  if (!['paper', 'reference', 'same'].includes(spline.form)) throw new Error(`unknown spline.form '${spline.form}' (expected paper, reference or same)`);
+  if (actionForm !== 'paper' && actionForm !== 'reference') throw new Error(`unknown action form ${shown(actionForm)} (expected paper or reference)`);
+  if (!['paper', 'reference', 'same'].includes(spline.form)) throw new Error(`unknown spline.form ${shown(spline.form)} (expected paper, reference or same)`);
   if (typeof potential.enabled !== 'boolean') throw new Error('CLOT option potential.enabled must be true or false');
-  if (!(Number.isFinite(potential.alpha) && potential.alpha >= 0)) throw new Error(`CLOT option potential.alpha must be ≥ 0, got ${potential.alpha}`);
-  integer(potential.cap, 'potential.cap', 1);
-  integer(metric.width, 'metric.width', 1);
+  if (!(Number.isFinite(potential.alpha) && potential.alpha >= 0)) throw new Error(`CLOT option potential.alpha must be ≥ 0, got ${shown(potential.alpha)}`);
+  if (!['euclidean', 'fixed-eigen', 'eigen-budget'].includes(metric.kind)) throw new Error(`unknown metric ${shown(metric.kind)} (expected euclidean, fixed-eigen or eigen-budget)`);
+  integer(potential.cap, 'potential.cap', 1, MAX.cap);
+  integer(metric.width, 'metric.width', 1, MAX.width);
   positive(metric.lr, 'metric.lr');
   integer(metric.stepsPerRound, 'metric.stepsPerRound', 0);
   for (const k of ['pretrainSteps', 'refitSteps'] as const) integer(spline[k], `spline.${k}`, 0);
-  for (const k of ['width', 'batch', 'points'] as const) integer(spline[k], `spline.${k}`, k === 'points' ? 2 : 1);
-  integer(spline.nodes, 'spline.nodes', 3);
+  integer(spline.width, 'spline.width', 1, MAX.width);
+  integer(spline.batch, 'spline.batch', 1, MAX.cap);
+  integer(spline.points, 'spline.points', 2, MAX.points);
+  integer(spline.nodes, 'spline.nodes', 3, MAX.nodes);
   positive(spline.lr, 'spline.lr');
-  integer(couplings.cap, 'couplings.cap', 1);
+  integer(couplings.cap, 'couplings.cap', 1, MAX.cap);
   integer(couplings.rounds, 'couplings.rounds', 1);
   integer(maps.steps, 'maps.steps', 0);
-  integer(maps.batch, 'maps.batch', 1);
+  integer(maps.batch, 'maps.batch', 1, MAX.cap);
   positive(maps.lr, 'maps.lr');
-  if (!Array.isArray(maps.hidden) || maps.hidden.length === 0 || maps.hidden.some((w) => !Number.isInteger(w) || w < 1)) {
-    throw new Error(`CLOT option maps.hidden must be a non-empty list of positive integers, got ${JSON.stringify(maps.hidden)}`);
+  if (!Array.isArray(maps.hidden) || maps.hidden.length === 0 || maps.hidden.length > 64 || maps.hidden.some((w) => !Number.isInteger(w) || w < 1 || w > MAX.width)) {
+    throw new Error(`CLOT option maps.hidden must be a list of 1 to 64 layer widths from 1 to ${MAX.width}, got ${shown(maps.hidden)}`);
   }
   let auto: { bandwidth: number; condBandwidth: number } | null = null;
   const pick = (v: number | 'auto', key: 'bandwidth' | 'condBandwidth'): number => {

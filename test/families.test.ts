@@ -145,7 +145,7 @@ describe('generated families (small)', () => {
     expect(side.family.trainSeconds).toHaveLength(9);
     for (const s of side.family.trainSeconds) expect(s).toBeGreaterThan(0);
     expect(side.references.levels).toEqual([0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]);
-    expect(Object.keys(side.references.scores).sort()).toEqual(['copy-first-anchor', 'linear-interpolation', 'nearest-anchor']);
+    expect(Object.keys(side.references.scores).sort()).toEqual(['copy-first-anchor', 'displacement-interpolation', 'linear-interpolation', 'nearest-anchor']);
     expect(side.floor!.levels).toEqual(ds.test);
     // Quantile forecasts are ordered in τ on average (crossing is possible row by row, not on the whole).
     const meanOf = (rows: Float32Array) => rows.filter((_, k) => k % 15 < 3).reduce((s, v) => s + v, 0);
@@ -226,11 +226,11 @@ describe('generated families (small)', () => {
   it('hti bench scores a family on its test levels beside the references, the noise floor and the seconds per network', async () => {
     const r = await runTask('quantile3', ['direct'], { seeds: [0], fit: { steps: 3 }, task: { dataDir: path.join(root, 'data'), familySize: 'small', cacheDir: cacheA } });
     expect(r.levels).toEqual([0.05, 0.1, 0.9, 0.95]);
-    expect(r.references.map((x) => x.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'retrained-other-seed']);
+    expect(r.references.map((x) => x.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation', 'retrained-other-seed']);
     const table = buildTaskTable(r);
     expect(table.clotSettings).toEqual({});
     const text = formatTaskTable(table);
-    expect(text).toContain('CLOT settings: the fit defaults');
+    expect(text).toContain('CLOT settings: defaults, automatic selection');
     expect(text).toMatch(/retrained, another seed \(ref\*\)/);
     expect(text).toMatch(/network training s \(what the surrogate saves\): λ=0\.05 \d+\.\d · λ=0\.1 \d+\.\d · λ=0\.9 \d+\.\d · λ=0\.95 \d+\.\d; 9 networks \d+ s/);
     // The floor sits below every trivial reference.
@@ -278,7 +278,7 @@ describe('hti family (built CLI)', () => {
     const r = hti('family', 'quantile', '--size', 'small', '--cache-dir', cacheA);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('quantile-small-seed0.npy');
-    expect(r.stdout).toMatch(/0\.5\s+test\s+\d+\.\d\s+\d+\.\d\s+\S+\s+\S+\s+\S+\s+\S+\s+0\.500\s+0\.\d{3}/);
+    expect(r.stdout).toMatch(/0\.5\s+test\s+\d+\.\d\s+\d+\.\d\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+0\.500\s+0\.\d{3}/);
     expect(r.stdout).toMatch(/best affine mix .* linear interpolation .*×\)/);
     const json = JSON.parse(hti('family', 'quantile', '--size', 'small', '--cache-dir', cacheA, '--json', '--quiet').stdout);
     expect(json.levels).toHaveLength(9);

@@ -23,6 +23,7 @@ const REF_COLUMNS: [string, string][] = [
   ['copy-first-anchor', 'copy first'],
   ['nearest-anchor', 'nearest'],
   ['linear-interpolation', 'linear'],
+  ['displacement-interpolation', 'displacement'],
 ];
 
 export function formatFamilyReport(r: FamilyReport): string {

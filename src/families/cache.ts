@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeNpy, loadDataset, readNpy, writeFileAtomic, type Dataset } from '../data/index.js';
 import { backendName, initEngine } from '../engine/index.js';
-import { familyDataset, familySidecar, generateLevels, type FamilySidecar, type FamilySize, type FamilySpec, type GeneratedLevels } from './family.js';
+import { familyDataset, familySidecar, generateLevels, SIDECAR_FORMAT, type FamilySidecar, type FamilySize, type FamilySpec, type GeneratedLevels } from './family.js';
 import { FAMILIES } from './registry.js';
 
 /** `$HTI_CACHE_DIR/families`, else `.cache/families` under the working directory. */
@@ -66,7 +66,16 @@ export function readCachedFamily(spec: FamilySpec, seed: number, size: FamilySiz
   const sidecar = currentSidecar(spec, files, backendName());
   if (!sidecar) return null;
   const floor = sidecar.floor ? splitLevels(readNpy(files.floor).data, sidecar.floor.levels.length) : null;
-  return { dataset: loadDataset(files.npy), sidecar, files, floor };
+  const dataset = loadDataset(files.npy);
+  if (sidecar.family.format === SIDECAR_FORMAT) return { dataset, sidecar, files, floor };
+  // An older sidecar layout: rebuild it from the cached rows (the networks need no retraining).
+  const f = sidecar.family;
+  const generated: GeneratedLevels = {
+    outputs: dataset.data.map((rows, t) => ({ rows, seconds: f.trainSeconds[t], cpuSeconds: f.trainCpuSeconds?.[t] ?? 0, loss: f.trainLoss[t] })),
+    floorLevels: sidecar.floor?.levels ?? [],
+    floor: (floor ?? []).map((rows, i) => ({ rows, seconds: sidecar.floor!.trainSeconds[i], cpuSeconds: 0, loss: NaN })),
+  };
+  return writeFamily(spec, generated, seed, size, dir);
 }
 
 /** Stack per-level rows into one [levels, N, width] .npy. */

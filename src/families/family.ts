@@ -9,7 +9,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { backendName, Rng } from '../engine/index.js';
-import { copyFirstAnchor, linearInterpolation, nearestAnchor, rowsCorrespond } from '../eval/references.js';
+import { trivialReferences } from '../eval/references.js';
 
 export const FAMILY_SIZES = ['small', 'full'] as const;
 /** `small`: a fast version for tests (seconds); `full`: the benchmark version (minutes). */
@@ -90,6 +90,8 @@ export interface FamilySidecar {
   validation: number[];
   test: number[];
   family: {
+    /** Version of this sidecar's layout: an older one is rewritten from the cached rows, without retraining. */
+    format: number;
     name: string;
     generator: string;
     version: number;
@@ -143,17 +145,15 @@ export function familyDataset(spec: FamilySpec, outputs: LevelOutput[], source?:
   };
 }
 
-/** The trivial references (copy first anchor, nearest anchor, linear interpolation where rows correspond) scored at the held-out levels. */
+/**
+ * The trivial references (copy first anchor, nearest anchor, linear interpolation where rows
+ * correspond, displacement interpolation) scored at the held-out levels.
+ */
 export function referenceScores(spec: FamilySpec, ds: Dataset): ReferenceScores {
   const levels = [...spec.validation, ...spec.test].sort((a, b) => a - b);
   const truth = levels.map((l) => ds.data[ds.levels.indexOf(l)]);
-  const refs: [string, Float32Array[]][] = [
-    ['copy-first-anchor', copyFirstAnchor(ds, levels)],
-    ['nearest-anchor', nearestAnchor(ds, levels)],
-  ];
-  if (rowsCorrespond(ds)) refs.push(['linear-interpolation', linearInterpolation(ds, levels)]);
   const scores: ReferenceScores['scores'] = {};
-  for (const [name, preds] of refs) {
+  for (const { name, predictions: preds } of trivialReferences(ds, levels)) {
     const perLevel = preds.map((p, i) => spec.generator.score(p, truth[i]));
     scores[name] = Object.fromEntries(spec.generator.metrics.map((m) => [m.key, perLevel.map((s) => s[m.key])]));
   }
@@ -172,6 +172,7 @@ export function familySidecar(spec: FamilySpec, ds: Dataset, generated: Generate
     validation: spec.validation.slice(),
     test: spec.test.slice(),
     family: {
+      format: SIDECAR_FORMAT,
       name: spec.name,
       generator: g.id,
       version: g.version,
@@ -202,6 +203,9 @@ export function familySidecar(spec: FamilySpec, ds: Dataset, generated: Generate
 }
 
 const roundSeconds = (s: number): number => Number(s.toFixed(3));
+
+/** Bump when the sidecar gains fields computed from the rows (references, …). */
+export const SIDECAR_FORMAT = 2;
 
 /** The initialisation seed of the network at λ, derived from the family seed: its own per level and per stream. */
 export function levelSeed(seed: number, lambda: number, stream = 'level'): number {

@@ -35,3 +35,4 @@ export * as evaluation from './eval/index.js';
 /** The cancer-treatment simulator (SciPy-exact RK23 port) and the PPO actors of the closed-loop benchmark. */
 export * as sim from './sim/index.js';
 export { createServer } from './server/index.js';
+export * as families from './families/index.js';

@@ -309,7 +309,7 @@ describe('hti bench (built CLI)', () => {
   it('rejects bad tasks, methods, seeds and fit JSON with one clear line', () => {
     const task = hti('bench', 'moons');
     expect(task.code).toBe(1);
-    expect(task.stderr).toMatch(/^hti: unknown task 'moons'; tasks: semicircles, dropout_2moons, cancer_reward, cancer_closed_loop, all\n$/);
+    expect(task.stderr).toMatch(/^hti: unknown task 'moons'; tasks: semicircles, dropout_2moons, cancer_reward, (\w+, )*cancer_closed_loop, all\n$/);
     const method = hti('bench', 'semicircles', '--method', 'full,sinkhorn');
     expect(method.code).toBe(2);
     expect(method.stderr).toContain("unknown method 'sinkhorn'");

@@ -173,6 +173,16 @@ describe('validation errors: one clear message each', () => {
     expect(() => loadDataset(makeData({ ...META, validation: [0.25] }))).toThrow(/validation λ = 0\.25 is not one of the levels/);
   });
 
+  it('test levels: read from the sidecar, among the levels, never an anchor', () => {
+    const meta = { ...META, hyperparameter: [0, 0.25, 0.5, 1], validation: [0.5], test: [0.25] };
+    const ds = loadDataset(makeData(meta, { shape: [4, 4, 3] }));
+    expect(ds.test).toEqual([0.25]);
+    expect(selectLevels(ds, [0, 0.25]).test).toEqual([0.25]);
+    expect(() => loadDataset(makeData({ ...meta, test: [0.3] }, { shape: [4, 4, 3] }))).toThrow(/test λ = 0\.3 is not one of the levels/);
+    expect(() => loadDataset(makeData({ ...meta, test: [1] }, { shape: [4, 4, 3] }))).toThrow(/test λ = 1 is also an anchor; test levels must be held out/);
+    expect(() => parseSidecar('{"test": [0.5, null]}', 's.json')).toThrow("s.json: 'test' must be a list of finite numbers");
+  });
+
   it('fewer than 2 anchors', () => {
     expect(() => loadDataset(makeData({ ...META, anchors: [0.5] }))).toThrow(/needs at least 2 anchor levels, got 1/);
     const ds = loadDataset(makeData(META));

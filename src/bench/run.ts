@@ -221,6 +221,7 @@ export async function runTask(name: TaskName, methods: string[], options: BenchO
   for (const m of methods) fitOptionsFor(spec, m, { seed: 0 });
   const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {}, settings: options.settings ?? 'defaults', select: options.select ?? 'auto' };
   for (const seed of options.seeds) {
+    await spec.ensure?.(seed, options.task, options.log);
     const prepared = spec.prepare(seed, options.task);
     result.levels = prepared.levels;
     result.details = prepared.details;

@@ -156,6 +156,24 @@ function rowName(row: TableRow): string {
   return row.kind === 'method' ? (row.label === row.name ? row.name : `${row.name} = ${row.label}`) : `${row.label} (ref${row.note ? '*' : ''})`;
 }
 
+/**
+ * Generated families: the seconds each network took to train at the scored levels (what the
+ * surrogate saves per level), the whole family's, and the fit's in networks' worth.
+ */
+export function networkTrainingLine(t: TaskTable): string | null {
+  const secs = t.details.trainSeconds as Record<string, number> | undefined;
+  if (!secs) return null;
+  const all = Object.values(secs);
+  const total = all.reduce((a, b) => a + b, 0);
+  const perNet = total / all.length;
+  const cpu = Object.values((t.details.trainCpuSeconds as Record<string, number> | undefined) ?? {});
+  const cpuText = cpu.length ? ` (${(cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(1)} s CPU)` : '';
+  const at = t.levels.map((l) => `λ=${l} ${secs[String(l)]?.toFixed(1) ?? '?'}`).join(' · ');
+  const fit = t.rows.find((r) => r.kind === 'method')?.fitSeconds;
+  const fitText = fit !== undefined ? `; a fit of ${fit.toFixed(1)} s costs ${(fit / perNet).toFixed(1)} networks` : '';
+  return `network training s (what the surrogate saves): ${at}; ${all.length} networks ${total.toFixed(0)} s, ${perNet.toFixed(1)} s each${cpuText}${fitText}`;
+}
+
 /** The text tables of one task: one table per metric. */
 export function formatTaskTable(t: TaskTable): string {
   const out: string[] = [];
@@ -177,6 +195,8 @@ export function formatTaskTable(t: TaskTable): string {
     ]);
     out.push(alignColumns([header, ...body], header.map((_, j) => j > 0)));
   }
+  const training = networkTrainingLine(t);
+  if (training) out.push('', training);
   const notes = t.rows.filter((r) => r.note);
   if (notes.length) {
     out.push('');

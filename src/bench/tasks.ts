@@ -20,8 +20,9 @@ import {
 } from '../eval/index.js';
 import type { ClotOptions } from '../surrogate/index.js';
 import { semicircleDataset, semicircleTruth, SEMICIRCLE_PER_CLASS, SEMICIRCLE_VALIDATION } from './semicircles.js';
+import { ensureFamily, FAMILIES, FAMILY_NAMES, readCachedFamily, type FamilyName, type FamilySize } from '../families/index.js';
 
-export const TASK_NAMES = ['semicircles', 'dropout_2moons', 'cancer_reward'] as const;
+export const TASK_NAMES = ['semicircles', 'dropout_2moons', 'cancer_reward', ...FAMILY_NAMES] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
 /** One score a task reports per held-out level (all lower-is-better). */
@@ -80,6 +81,10 @@ export interface TaskOptions {
   dataDir: string;
   /** cancer_reward: score every test state (rows 1000..) instead of the first 200. */
   allStates?: boolean;
+  /** Generated families: 'full' (default) or 'small' (seconds; for tests). */
+  familySize?: FamilySize;
+  /** Generated families: the cache folder (default: families/defaultCacheDir()). */
+  cacheDir?: string;
 }
 
 export interface TaskSpec {
@@ -94,6 +99,8 @@ export interface TaskSpec {
   /** The paper's figure (mean over held-out levels) per metric key and CLOT preset. */
   paper: Record<string, Partial<Record<string, number>>>;
   prepare(seed: number, options: TaskOptions): PreparedTask;
+  /** Generated families: train the networks (or find them in the cache) before `prepare`. */
+  ensure?(seed: number, options: TaskOptions, log?: (line: string) => void): Promise<void>;
 }
 
 const W2_LABEL = 'W2²';
@@ -277,10 +284,75 @@ const cancerReward: TaskSpec = {
   },
 };
 
+/**
+ * A generated family (src/families) as a task: the seed makes the family (its own networks, cached)
+ * and seeds the fit; scored on the family's test levels (its validation levels are for the fit's
+ * selection and calibration). No hand-set CLOT settings: families are fitted as `hti fit` does, to
+ * see how the defaults behave on data nobody tuned them for.
+ */
+function familyTask(name: FamilyName): TaskSpec {
+  const family = FAMILIES[name];
+  const g = family.generator;
+  const grouped = g.samplesPerCondition > 1;
+  return {
+    name,
+    title: `${name}: ${family.title}; generated, test levels`,
+    metrics: g.metrics,
+    hand: {},
+    paper: {},
+    async ensure(seed, options, log) {
+      await ensureFamily(family, { seed, size: options.familySize ?? 'full', dir: options.cacheDir, log });
+    },
+    prepare(seed, options) {
+      const size = options.familySize ?? 'full';
+      const cached = readCachedFamily(family, seed, size, options.cacheDir);
+      if (!cached) throw new Error(`${name}: family (${size}, seed ${seed}) is not generated yet; run its ensure() first`);
+      const ds = cached.dataset;
+      const train = anchorDataset(ds);
+      const levels = [...family.test].sort((a, b) => a - b);
+      const truth = levels.map((l) => rowsAt(ds, l));
+      const f = cached.sidecar.family;
+      const references = standardReferences(train, levels);
+      const floorLevels = cached.sidecar.floor?.levels ?? [];
+      if (cached.floor && levels.every((l) => floorLevels.includes(l))) {
+        const floor = levels.map((l) => cached.floor![floorLevels.indexOf(l)]);
+        references.push(reference('retrained-other-seed', 'retrained, another seed', floor, 'the network retrained at λ from another initialisation: the noise floor'));
+      }
+      return {
+        task: name,
+        seed,
+        train,
+        // Selection and calibration read the validation levels; the test levels stay unseen.
+        selectionData: selectLevels(ds, [...family.anchors, ...family.validation].sort((a, b) => a - b)),
+        folds: [{ validation: [...family.validation] }],
+        levels,
+        inputs: rowsAt(train, train.levels[0]),
+        truth,
+        score: (i, pred) => g.score(pred, truth[i]),
+        references,
+        details: {
+          file: cached.files.npy,
+          size,
+          familySeed: seed,
+          anchors: family.anchors,
+          validation: family.validation,
+          rows: ds.data[0].length / rowWidth(ds),
+          ...(grouped ? { samplesPerCondition: g.samplesPerCondition } : {}),
+          backend: f.backend,
+          // What the surrogate saves: seconds each network took to train, per λ (machine shared).
+          trainSeconds: Object.fromEntries(ds.levels.map((l, i) => [String(l), f.trainSeconds[i]])),
+          trainCpuSeconds: Object.fromEntries(ds.levels.map((l, i) => [String(l), f.trainCpuSeconds[i]])),
+        },
+      };
+    },
+  };
+}
+
 export const TASKS: Record<TaskName, TaskSpec> = {
   semicircles,
   dropout_2moons: dropout2moons,
   cancer_reward: cancerReward,
+  ...(Object.fromEntries(FAMILY_NAMES.map((n) => [n, familyTask(n)])) as Record<FamilyName, TaskSpec>),
 };
 
 export function isTaskName(name: string): name is TaskName {

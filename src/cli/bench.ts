@@ -8,6 +8,8 @@ import { SELECT_MODES, type SelectMode } from '../methods/select.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
 import type { ProgressHook } from '../surrogate/index.js';
+import { FAMILY_NAMES, type FamilySize } from '../families/index.js';
+import { parseFamilySize } from './family.js';
 import { CLOSED_LOOP_TASK } from '../bench/closed-loop.js';
 import { benchClosedLoop, type ClosedLoopFlags } from './bench-closed-loop.js';
 import { choice, choiceList, distinctNumberList, jsonObject, positiveInt, seedList } from './parsers.js';
@@ -53,6 +55,8 @@ interface BenchCliOptions extends ClosedLoopFlags {
   allStates?: boolean;
   dataDir?: string;
   quiet?: boolean;
+  familySize?: FamilySize;
+  cacheDir?: string;
 }
 
 export function registerBench(program: Command): void {
@@ -71,6 +75,8 @@ export function registerBench(program: Command): void {
     .option('--fit <json>', 'extra fit options as a JSON object, laid over the settings (e.g. \'{"couplings":{"cap":16}}\')', jsonObject)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
+    .option('--family-size <size>', `generated families (${FAMILY_NAMES.join(', ')}; each seed trains and caches a family of its own): full, or small (seconds; for smoke runs)`, parseFamilySize, 'full')
+    .option('--cache-dir <dir>', 'generated families: where their trained outputs are cached (default: $HTI_CACHE_DIR/families or .cache/families)')
     .option('--quiet', 'no progress lines on stderr')
     .option('--policies <dir>', `${CLOSED_LOOP_TASK}: folder of policy_lambda{λ}.safetensors (default: the policies shipped with hti)`)
     .option('--levels <list>', `${CLOSED_LOOP_TASK}: the λ to evaluate, e.g. 1,3,7,9 (default: the validation λ with a policy in --policies)`, distinctNumberList)
@@ -101,7 +107,7 @@ export function registerBench(program: Command): void {
             select: opts.select,
             quick: opts.quick,
             fit: opts.fit,
-            task: { dataDir, allStates: opts.allStates },
+            task: { dataDir, allStates: opts.allStates, familySize: opts.familySize, cacheDir: opts.cacheDir },
             log,
             onProgress: log ? phaseLogger(log) : undefined,
           }),
@@ -114,6 +120,7 @@ export function registerBench(program: Command): void {
         quick: !!opts.quick,
         fit: opts.fit ?? {},
         allStates: !!opts.allStates,
+        familySize: opts.familySize,
       });
       const json = JSON.stringify(report, null, 2) + '\n';
       if (opts.out) {

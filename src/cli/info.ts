@@ -28,7 +28,7 @@ export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
   const condText = s.categorical ? `${s.cond} (categorical, ${s.classes} class${s.classes === 1 ? '' : 'es'})` : String(s.cond);
   lines.push(`D (outputs) ${s.dim}   C (conditions) ${condText}`);
   if (s.categorical) lines.push(`class ids   ${formatClassIds(s.classIds ?? [])}`);
-  const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null].filter(Boolean);
+  const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null, s.test ? `${s.test.length} test` : null].filter(Boolean);
   lines.push(`levels      ${s.levels.length} (${roles.join(', ')})`);
   lines.push('');
   // Rows per class as columns while they fit on a screen (the JSON has them all).
@@ -37,7 +37,7 @@ export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
   const rows = s.levels.map((l, t) => [
     String(t),
     fmt(l.lambda),
-    l.anchor ? 'anchor' : l.validation ? 'validation' : '-',
+    l.anchor ? 'anchor' : l.validation ? 'validation' : l.test ? 'test' : '-',
     String(l.rows),
     ...(perClass ? (l.classCounts ?? []).map(String) : []),
   ]);

@@ -6,6 +6,7 @@ import { registerFit } from './fit.js';
 import { registerSample } from './sample.js';
 import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
+import { registerFamily } from './family.js';
 import { oneLine, printError } from './messages.js';
 import { registerExport } from './export.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(extra: CommandRegistrar[] = []): Command {
   registerBench(program);
   registerEval(program);
   registerExport(program);
+  registerFamily(program);
   for (const register of extra) register(program);
   return program;
 }

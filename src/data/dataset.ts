@@ -24,6 +24,8 @@ export interface Dataset {
   anchors?: number[];
   /** Validation λ values from the sidecar, when given. */
   validation?: number[];
+  /** Held-out test λ values from the sidecar, when given (scored only, never fitted or selected on). */
+  test?: number[];
   /** Where the data came from (for messages). */
   source?: string;
   /** Names of the D + C columns (from a CSV header), when known. */

@@ -18,6 +18,8 @@ export interface Sidecar {
   categorical?: boolean;
   anchors?: number[];
   validation?: number[];
+  /** Held-out test levels: scored only, never used to fit or select. */
+  test?: number[];
   /** CSV only: names of the output and condition columns. */
   outputs?: string[];
   conditions?: string[];
@@ -85,6 +87,7 @@ export function parseSidecar(text: string, what = 'sidecar'): Sidecar {
     categorical: r.categorical as boolean | undefined,
     anchors: numberList(r.anchors, 'anchors', what),
     validation: numberList(r.validation, 'validation', what),
+    test: numberList(r.test, 'test', what),
     outputs: stringList(r.outputs, 'outputs', what),
     conditions: stringList(r.conditions, 'conditions', what),
   };
@@ -188,6 +191,11 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
     checkIncreasing(ds.anchors, `${metaWhat} anchors`);
   }
   if (side.validation) ds.validation = snapToLevels(ds, side.validation, 'validation', metaWhat);
+  if (side.test) {
+    ds.test = snapToLevels(ds, side.test, 'test', metaWhat);
+    const both = ds.test.find((l) => ds.anchors?.includes(l));
+    if (both !== undefined) throw new Error(`${metaWhat}: test λ = ${both} is also an anchor; test levels must be held out`);
+  }
   return ds;
 }
 
@@ -240,7 +248,7 @@ export function selectLevels(ds: Dataset, lambdas: number[]): Dataset {
   if (unique.length !== idx.length) throw new Error(`${what}: a level is selected twice in [${lambdas.join(', ')}]`);
   const levels = unique.map((i) => ds.levels[i]);
   const keep = (list?: number[]) => list?.filter((l) => levels.includes(l));
-  return recountClasses({ ...ds, levels, data: unique.map((i) => ds.data[i]), anchors: keep(ds.anchors), validation: keep(ds.validation) });
+  return recountClasses({ ...ds, levels, data: unique.map((i) => ds.data[i]), anchors: keep(ds.anchors), validation: keep(ds.validation), test: keep(ds.test) });
 }
 
 /** A selection holds only some of the classes: its class list is the ids its rows hold. */

@@ -13,6 +13,8 @@ export interface LevelSummary {
   rows: number;
   anchor: boolean;
   validation: boolean;
+  /** A held-out test level (present only when true). */
+  test?: boolean;
   /** Per column (D + C) range at this level. */
   columns: ColumnRange[];
   /** Rows per class, in the order of the summary's `classIds` (categorical only). */
@@ -29,6 +31,7 @@ export interface DatasetSummary {
   classIds?: number[];
   anchors?: number[];
   validation?: number[];
+  test?: number[];
   levels: LevelSummary[];
   /** Per column range over all levels. */
   columns: ColumnRange[];
@@ -65,6 +68,7 @@ export function datasetSummary(ds: Dataset): DatasetSummary {
       rows: rowCount(ds, t),
       anchor: isIn(ds.anchors, lambda),
       validation: isIn(ds.validation, lambda),
+      ...(isIn(ds.test, lambda) ? { test: true } : {}),
       columns: ranges(ds.data[t], width, names, ds.dim),
     };
     if (ds.categorical) s.classCounts = classCounts(ds.data[t], width, ds.dim, classIds);
@@ -84,6 +88,7 @@ export function datasetSummary(ds: Dataset): DatasetSummary {
     classes: ds.categorical ? classIds.length : 0,
     anchors: ds.anchors,
     validation: ds.validation,
+    ...(ds.test ? { test: ds.test } : {}),
     levels,
     columns,
   };

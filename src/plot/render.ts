@@ -71,12 +71,22 @@ export interface HeatmapLayer {
   clip?: number;
 }
 
-export type Layer = PointsLayer | PathsLayer | SegmentsLayer | HeatmapLayer;
+/** A filled band between two curves over the same x values (e.g. a forecast's quantile range). */
+export interface BandLayer {
+  kind: 'band';
+  x: ArrayLike<number>;
+  lower: ArrayLike<number>;
+  upper: ArrayLike<number>;
+  color?: string;
+  opacity?: number;
+}
+
+export type Layer = PointsLayer | PathsLayer | SegmentsLayer | HeatmapLayer | BandLayer;
 
 export interface LegendEntry {
   label: string;
   color: string;
-  shape?: 'dot' | 'ring' | 'line';
+  shape?: 'dot' | 'ring' | 'line' | 'band';
 }
 
 export interface Colorbar {
@@ -200,7 +210,12 @@ export function layersExtent(layers: Layer[]): Bounds | null {
     if (l.kind === 'points') take(l.xy);
     else if (l.kind === 'paths') l.paths.forEach(take);
     else if (l.kind === 'segments') take(l.segments);
-    else {
+    else if (l.kind === 'band') {
+      const [x0, x1] = minMax(l.x);
+      const [y0] = minMax(l.lower);
+      const [, y1] = minMax(l.upper);
+      take([x0, y0, x1, y1]);
+    } else {
       const [x0, x1] = minMax(l.xs);
       const [y0, y1] = minMax(l.ys);
       take([x0, y0, x1, y1]);
@@ -305,6 +320,14 @@ function heatmapSvg(l: HeatmapLayer, f: Frame): string {
 function layerSvg(l: Layer, f: Frame): string {
   const { px, py } = projector(f);
   if (l.kind === 'heatmap') return heatmapSvg(l, f);
+  if (l.kind === 'band') {
+    const n = l.x.length;
+    if (l.lower.length !== n || l.upper.length !== n) throw new Error(`band needs lower and upper values for its ${n} x values`);
+    const pts: string[] = [];
+    for (let i = 0; i < n; i++) pts.push(`${f2(px(l.x[i]))},${f2(py(l.upper[i]))}`);
+    for (let i = n - 1; i >= 0; i--) pts.push(`${f2(px(l.x[i]))},${f2(py(l.lower[i]))}`);
+    return `<polygon points="${pts.join(' ')}" fill="${l.color ?? CLASS_COLORS[0]}" fill-opacity="${f2(l.opacity ?? 0.25)}" stroke="none"/>`;
+  }
   if (l.kind === 'segments') {
     const parts: string[] = [];
     const op = l.opacity ?? 0.6;
@@ -375,12 +398,14 @@ function keySvg(x: number, y: number, legend: LegendEntry[] = [], colorbar?: Col
   let cx = x;
   for (const e of legend) {
     const mark =
-      e.shape === 'line'
+      e.shape === 'band'
+        ? `<rect x="${f2(cx)}" y="${f2(y - 5)}" width="14" height="10" fill="${e.color}" fill-opacity="0.45"/>`
+        : e.shape === 'line'
         ? `<line x1="${f2(cx)}" y1="${f2(y)}" x2="${f2(cx + 14)}" y2="${f2(y)}" stroke="${e.color}" stroke-width="2"/>`
         : e.shape === 'ring'
           ? `<circle cx="${f2(cx + 5)}" cy="${f2(y)}" r="4" fill="none" stroke="${e.color}" stroke-width="1.2"/>`
           : `<circle cx="${f2(cx + 5)}" cy="${f2(y)}" r="4.5" fill="${e.color}"/>`;
-    const w = e.shape === 'line' ? 18 : 13;
+    const w = e.shape === 'line' || e.shape === 'band' ? 18 : 13;
     out.push(mark, `<text x="${f2(cx + w)}" y="${f2(y)}" dy="0.35em">${escapeXml(e.label)}</text>`);
     cx += w + 8 + 6.6 * e.label.length;
   }

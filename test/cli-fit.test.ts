@@ -148,7 +148,7 @@ describe('hti fit', () => {
     expect(s.selection.mode).toBe('auto');
     expect(s.selection.heldOut).toBe('left-out-anchors');
     expect(s.selection.levels).toEqual([0.5]);
-    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toEqual(['paper', 'paper-strong-potential', 'reference-dwelling', 'no-potential']);
+    expect(s.selection.candidates.map((c: { name: string }) => c.name)).toEqual(['reference-dwelling', 'paper', 'paper-strong-potential', 'straight']);
     expect(s.selection.candidates.map((c: { name: string }) => c.name)).toContain(s.selection.chosen);
     for (const c of s.selection.candidates) expect(c.mean).toBeGreaterThan(0);
     expect(s.report.references.map((x: { name: string }) => x.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'displacement-interpolation']);
@@ -159,7 +159,7 @@ describe('hti fit', () => {
     expect(config.info.training.report.model.mean).toBe(s.report.model.mean);
     // Text output: the choice and the comparison.
     const t = await hti('fit', semi, '--out', at('selected'), '--quiet', ...TINY);
-    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates: paper [\d.e-]+, /m);
+    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates, held-out W2²: reference-dwelling [\d.e-]+, /m);
     expect(t.stdout).toMatch(/^held-out W2² on left-out anchors 0\.5: surrogate [\d.e-]+; copy-first-anchor [\d.e-]+, nearest-anchor [\d.e-]+, displacement-interpolation [\d.e-]+$/m);
     expect(t.stdout).toMatch(/^anchors reproduced, W2² to each anchor's own rows: λ=0\.5 [\d.e-]+ \(copy-first [\d.e-]+\), λ=1 [\d.e-]+ \(copy-first [\d.e-]+\)$/m);
   });

@@ -109,7 +109,11 @@ describe('automatic selection on a family that moves non-uniformly in λ', () =>
     try {
       expect(selection.heldOut).toBe('validation');
       expect(selection.candidates.map((c) => c.name)).toEqual(['paper', 'no-potential']);
-      expect(selection.chosen).not.toBeNull();
+      // Ranked by the geometric mean of the calibrated and the leave-one-level-out scores.
+      const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+      for (const c of selection.candidates) expect(c.rank).toBeCloseTo(Math.sqrt(avg(c.calibratedScores) * avg(c.scores)), 10);
+      const ranks = selection.candidates.map((c) => c.rank);
+      expect(selection.chosen).toBe(selection.candidates[ranks.indexOf(Math.min(...ranks))].name);
       // The warp found the late jump: at λ = 0.5 the truth is 12.5% of the way.
       const clot = model as ClotSurrogate;
       expect(clot.warp.isLinear()).toBe(false);

@@ -227,8 +227,10 @@ export function reportLines(info: ModelInfo): string[] {
   const lines: string[] = [];
   const where = (kind: string, levels: number[]) => `${kind === 'validation' ? 'validation levels' : 'left-out anchors'} ${levels.join(', ')}`;
   if (selection?.chosen) {
-    const others = selection.candidates.map((c) => `${c.name} ${shortNumber(c.mean)}`).join(', ');
-    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen} (candidates: ${others})`);
+    // Models saved before candidates carried their rank were ranked by the held-out mean.
+    const others = selection.candidates.map((c) => `${c.name} ${shortNumber(c.rank ?? c.mean)}`).join(', ');
+    const by = selection.heldOut === 'validation' ? 'rank: √(calibrated × leave-one-out W2²)' : 'held-out W2²';
+    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen} (candidates, ${by}: ${others})`);
   }
   if (report && report.levels.length) {
     const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');

@@ -3,7 +3,7 @@
  * weight is in standardised units (each output and continuous condition column scaled to mean 0,
  * spread 1 over the pooled anchors), so a setting means the same thing on every dataset.
  */
-import type { ActionForm, MetricKind } from '../lagrangian/index.js';
+import { METRIC_KINDS, type ActionForm, type MetricKind } from '../lagrangian/index.js';
 import type { CommonFitOptions } from './progress.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
@@ -185,7 +185,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   if (!['paper', 'reference', 'same'].includes(spline.form)) throw new Error(`unknown spline.form ${shown(spline.form)} (expected paper, reference or same)`);
   if (typeof potential.enabled !== 'boolean') throw new Error('CLOT option potential.enabled must be true or false');
   if (!(Number.isFinite(potential.alpha) && potential.alpha >= 0)) throw new Error(`CLOT option potential.alpha must be ≥ 0, got ${shown(potential.alpha)}`);
-  if (!['euclidean', 'fixed-eigen', 'eigen-budget'].includes(metric.kind)) throw new Error(`unknown metric ${shown(metric.kind)} (expected euclidean, fixed-eigen or eigen-budget)`);
+  if (!METRIC_KINDS.includes(metric.kind)) throw new Error(`unknown metric ${shown(metric.kind)} (expected ${METRIC_KINDS.join(', ')})`);
   integer(potential.cap, 'potential.cap', 1, MAX.cap);
   integer(metric.width, 'metric.width', 1, MAX.width);
   positive(metric.lr, 'metric.lr');

@@ -35,6 +35,7 @@ interface FitCliOptions extends DataFlags {
   batchSize?: number;
   couplingCap?: number;
   couplingRounds?: number;
+  couplingMinibatches?: number;
   metricSteps?: number;
   mapSteps?: number;
   splineSteps?: number;
@@ -83,6 +84,7 @@ const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string
   ['potentialCap', 'potential.cap', '--potential-cap'],
   ['couplingCap', 'couplings.cap', '--coupling-cap'],
   ['couplingRounds', 'couplings.rounds', '--coupling-rounds'],
+  ['couplingMinibatches', 'couplings.minibatches', '--coupling-minibatches'],
   ['mapSteps', 'maps.steps', '--map-steps'],
   ['splineSteps', 'spline.pretrainSteps', '--spline-steps'],
   ['splineRefitSteps', 'spline.refitSteps', '--spline-refit-steps'],
@@ -246,9 +248,10 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
   const losses = Object.entries(finalLosses(info.training))
     .map(([k, v]) => `${k} ${Array.isArray(v) ? v.map(shortNumber).join('/') : shortNumber(v)}`)
     .join(', ');
+  const used = (info.training?.rows as { summary?: unknown } | undefined)?.summary;
   return (
     `hti fit: wrote ${out} (${label}) from ${info.anchors.length} anchors [${info.anchors.join(', ')}], ` +
-    `${rows.join('/')} rows, in ${seconds.toFixed(1)} s${losses ? `; ${losses}` : ''}`
+    `${rows.join('/')} rows, in ${seconds.toFixed(1)} s${losses ? `; ${losses}` : ''}${typeof used === 'string' ? `; ${used}` : ''}`
   );
 }
 
@@ -357,6 +360,7 @@ export function registerFit(program: Command): void {
     .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
     .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
     .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)
+    .option('--coupling-minibatches <n>', `CLOT: disjoint minibatches of --coupling-cap rows per class or condition group in the couplings the maps are fitted to (default ${CLOT_DEFAULTS.couplings.minibatches})`, positiveInt)
     .option('--coupling-rounds <n>', `CLOT, learned metrics: rounds of couplings → metric steps → spline refit (default ${CLOT_DEFAULTS.couplings.rounds})`, positiveInt)
     .option('--metric-steps <n>', `CLOT, learned metrics: metric steps per coupling round (default ${CLOT_DEFAULTS.metric.stepsPerRound})`, nonNegativeInt)
     .option('--map-steps <n>', `CLOT: regression steps fitting the maps to the couplings (default ${CLOT_DEFAULTS.maps.steps})`, nonNegativeInt)

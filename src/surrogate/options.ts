@@ -66,6 +66,12 @@ export interface SplineSettings {
 export interface CouplingSettings {
   /** Samples per class or condition group in one exact coupling. */
   cap: number;
+  /**
+   * Disjoint minibatches of `cap` source rows per class or condition group in the couplings the
+   * maps are fitted to (each one exact coupling): groups larger than `cap` enter the map fit with up
+   * to cap × minibatches rows instead of cap. The couplings of the metric rounds use one.
+   */
+  minibatches: number;
   /** Rounds of (couplings → metric steps → spline refit) before the maps are fitted (learned metrics). */
   rounds: number;
 }
@@ -111,7 +117,7 @@ export const CLOT_DEFAULTS = {
   potential: { alpha: 0.01, bandwidth: 'auto', condBandwidth: 'auto', cap: 128 } as Omit<PotentialSettings, 'enabled'>,
   metric: { width: 32, lr: 5e-3, stepsPerRound: 30 } as Omit<MetricSettings, 'kind'>,
   spline: { form: 'same', pretrainSteps: 60, refitSteps: 20, width: 128, lr: 3e-3, batch: 256, nodes: 15, points: 20 } as SplineSettings,
-  couplings: { cap: 256, rounds: 1 } as CouplingSettings,
+  couplings: { cap: 256, minibatches: 8, rounds: 1 } as CouplingSettings,
   maps: { steps: 600, lr: 1e-2, hidden: [64, 64, 64, 64], batch: 256 } as MapSettings,
 };
 
@@ -198,6 +204,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   positive(spline.lr, 'spline.lr');
   integer(couplings.cap, 'couplings.cap', 1, MAX.cap);
   integer(couplings.rounds, 'couplings.rounds', 1);
+  integer(couplings.minibatches, 'couplings.minibatches', 1, MAX.cap);
   integer(maps.steps, 'maps.steps', 0);
   integer(maps.batch, 'maps.batch', 1, MAX.cap);
   positive(maps.lr, 'maps.lr');

@@ -12,7 +12,7 @@ import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
 import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, GIVENS_DEFAULT_MAX_DIM, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
@@ -349,7 +349,7 @@ export function registerFit(program: Command): void {
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')
     .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', choice<SelectMode>(SELECT_MODES, 'mode'), 'auto')
-    .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
+    .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')} (full and k-theta: eigen-budget, Givens directions, up to D = ${GIVENS_DEFAULT_MAX_DIM}; householder above)`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')
     .option('--alpha <a>', `CLOT: weight α of the density potential (default ${CLOT_DEFAULTS.potential.alpha})`, nonNegativeNumber)

@@ -29,7 +29,7 @@ export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<C
   const raw = AnchorData.fromDataset(ds);
   const scaling = fitScaling(raw);
   const anchors = raw.standardized(scaling);
-  const opts = resolveClotOptions(options, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
+  const opts = resolveClotOptions(options, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
   const nets = new ClotNetworks(anchors, opts);
   const trainer = new Trainer(nets, anchors, opts.seed, options.onProgress);
   try {

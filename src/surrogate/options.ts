@@ -158,10 +158,23 @@ function positive(value: number, name: string): void {
 }
 
 /**
+ * Largest D at which the learned-metric presets (full, k-theta) direct their eigenvalue budget with
+ * Givens rotations (`eigen-budget`, the paper's form); above it they use Householder reflections
+ * (`householder`: the same budget, cost linear in D). The two matched within seed noise at D = 2 and
+ * 3 on the benchmarks (README, "Many outputs"), and Givens costs D(D−1)/2 sequential rotations.
+ */
+export const GIVENS_DEFAULT_MAX_DIM = 3;
+
+/** The metric a preset uses in D output dimensions (when the options do not name one). */
+export function presetMetric(kind: MetricKind, dim: number): MetricKind {
+  return kind === 'eigen-budget' && dim > GIVENS_DEFAULT_MAX_DIM ? 'householder' : kind;
+}
+
+/**
  * Merge options over the defaults and the preset, checking every value; bandwidths left `auto`
  * are computed by `autoBandwidths` (on standardised anchor data).
  */
-export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
+export function resolveClotOptions(options: ClotOptions, dim: number, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
   for (const key of Object.keys(options)) {
     if (!TOP_LEVEL.has(key)) {
       const hint = key === 'equalSpacing' ? ' (CLOT answers inside each interval by its own position; equal spacing applies to the time-based baselines direct, cfm and mfm)' : '';
@@ -173,7 +186,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   if (!base) throw new Error(`unknown preset ${shown(preset)} (expected one of ${CLOT_PRESETS.join(', ')})`);
   const defaults = {
     potential: { enabled: base.potential, ...CLOT_DEFAULTS.potential },
-    metric: { kind: base.metric, ...CLOT_DEFAULTS.metric },
+    metric: { kind: presetMetric(base.metric, dim), ...CLOT_DEFAULTS.metric },
     spline: CLOT_DEFAULTS.spline,
     couplings: CLOT_DEFAULTS.couplings,
     maps: CLOT_DEFAULTS.maps,

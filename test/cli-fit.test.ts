@@ -189,7 +189,7 @@ describe('hti fit', () => {
     await fails(2, /--rows expects START:END/, 'fit', semi, '--out', at('x'), '--rows', '5:2');
     await fails(1, /row range 500: is empty at level λ = 0, which has 120 rows/, 'fit', semi, '--out', at('x'), '--rows', '500:');
     await fails(1, /unknown method 'bogus'; valid methods: full, k-theta, .*, direct, cfm, mfm/, 'fit', semi, '--out', at('x'), '--method', 'bogus');
-    await fails(1, /unknown metric 'riemann'; valid metrics: euclidean, fixed-eigen, eigen-budget/, 'fit', semi, '--out', at('x'), '--metric', 'riemann');
+    await fails(1, /unknown metric 'riemann'; valid metrics: euclidean, fixed-eigen, eigen-budget, householder/, 'fit', semi, '--out', at('x'), '--metric', 'riemann');
     await fails(1, /unknown action form 'long'/, 'fit', semi, '--out', at('x'), '--action-form', 'long');
     await fails(1, /--alpha applies to the CLOT methods .* not to 'cfm'/, 'fit', semi, '--out', at('x'), '--method', 'cfm', '--alpha', '1');
     await fails(1, /--out .*semi\.json exists and is not an hti model directory/, 'fit', semi, '--out', at('semi.json'));

@@ -5,9 +5,12 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   initEngine,
+  lastAxisColumns,
+  logSumExpLastAxis,
   Mlp,
   ParamStore,
   Rng,
+  sumLastAxis,
   tf,
   type Activation,
   type MlpConfig,
@@ -302,6 +305,59 @@ describe('Adam / AdamW against hand-computed steps', () => {
     expect(Array.from(v.dataSync())).toEqual([1, 4]);
     opt.dispose();
     v.dispose();
+  });
+});
+
+describe('last-axis helpers (columns, sums, log-sum-exp)', () => {
+  it('lastAxisColumns returns every column, and its gradient is the upstream gradient put back in place', () => {
+    for (const width of [1, 2, 3, 7, 13]) {
+      const rng = new Rng(width);
+      const x = tf.tensor3d(rng.normals(2 * 3 * width), [2, 3, width]);
+      const xs = x.arraySync() as number[][][];
+      const cols = tf.tidy(() => lastAxisColumns(x).map((c) => c.arraySync() as number[][]));
+      expect(cols.length).toBe(width);
+      cols.forEach((c, j) => c.forEach((row, a) => row.forEach((v, b) => expect(v).toBe(xs[a][b][j]))));
+      // f(x) = Σ_j (j + 1) · Σ column_j² → ∂f/∂x[..., j] = 2 (j + 1) x[..., j].
+      const g = tf.tidy(() => tf.grad((t: Tensor) => tf.addN(lastAxisColumns(t).map((c, j) => tf.mul(j + 1, tf.sum(tf.square(c))))))(x));
+      const gv = g.dataSync();
+      const xv = x.dataSync();
+      for (let i = 0; i < gv.length; i++) expect(gv[i]).toBeCloseTo(2 * ((i % width) + 1) * xv[i], 4);
+      tf.dispose([x, g]);
+    }
+  });
+
+  it('sumLastAxis keeps the axis and sums it, with the gradient of a sum', () => {
+    const x = tf.tensor3d([1, 2, 3, 4, 5, 6], [1, 2, 3]);
+    const s = sumLastAxis(x);
+    expect(s.shape).toEqual([1, 2, 1]);
+    expect(Array.from(s.dataSync())).toEqual([6, 15]);
+    const g = tf.grad((t: Tensor) => tf.sum(tf.mul(sumLastAxis(t), tf.tensor3d([1, 10], [1, 2, 1]))))(x);
+    expect(Array.from(g.dataSync())).toEqual([1, 1, 1, 10, 10, 10]);
+    tf.dispose([x, s, g]);
+  });
+
+  it('logSumExpLastAxis equals a float64 log-sum-exp, also far below exp underflow, and its gradient is softmax · dy', () => {
+    const rng = new Rng(3);
+    for (const shift of [0, -500, -1e4, 300]) {
+      // As float32 holds them (the reference then sees the tensor's exact inputs).
+      const vals = Array.from(rng.normals(4 * 6, 3), (v) => Math.fround(v + shift));
+      const x = tf.tensor2d(vals, [4, 6]);
+      const lse = logSumExpLastAxis(x);
+      const weights = tf.tensor1d([1, -2, 0.5, 3]);
+      const g = tf.grad((t: Tensor) => tf.sum(tf.mul(logSumExpLastAxis(t), weights)))(x);
+      const out = lse.dataSync();
+      const gv = g.dataSync();
+      for (let r = 0; r < 4; r++) {
+        const row = vals.slice(r * 6, (r + 1) * 6);
+        const top = Math.max(...row);
+        const total = row.reduce((a, v) => a + Math.exp(v - top), 0);
+        expect(out[r]).toBeCloseTo(top + Math.log(total), 3);
+        expect(Number.isFinite(out[r])).toBe(true);
+        const w = [1, -2, 0.5, 3][r];
+        for (let j = 0; j < 6; j++) expect(gv[r * 6 + j]).toBeCloseTo((w * Math.exp(row[j] - top)) / total, 5);
+      }
+      tf.dispose([x, lse, weights, g]);
+    }
   });
 });
 

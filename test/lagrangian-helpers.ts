@@ -68,3 +68,15 @@ export function fromEigen(e: number[], r: number[][]): number[][] {
   return matmul(transpose(r), matmul(e.map((v, i) => r[i].map((x) => v * x)), identity(e.length)));
 }
 
+
+/** Q = H(u_1) ⋯ H(u_m) with H(u) = I − 2 u uᵀ / uᵀu, built as dense matrices (float64). */
+export function householderProduct(normals: number[][]): number[][] {
+  const d = normals[0]?.length ?? 0;
+  let q = identity(d);
+  for (const u of normals) {
+    const uu = u.reduce((a, v) => a + v * v, 0);
+    const h = identity(d).map((row, i) => row.map((v, j) => v - (2 * u[i] * u[j]) / uu));
+    q = matmul(q, h);
+  }
+  return q;
+}

@@ -224,3 +224,67 @@ describe('DensityPotential cap on the shared datasets', () => {
     expect(Array.from(capped(make(), q, c))).toEqual(Array.from(capped(make(), q, c)));
   });
 });
+
+describe('DensityPotential in high D (log-sum-exp kernels, floor ε^(D/2))', () => {
+  const alpha = 0.5;
+  for (const d of [32, 128]) {
+    it(`D = ${d}: U equals the float64 log-space sum, is not flat, and its gradient is finite`, () => {
+      const rng = new Rng(40 + d);
+      const per = 40;
+      // Two classes of unit-variance clouds, 3 apart along every axis; h near the neighbour distance.
+      const y = new Float32Array(2 * per * d);
+      const x = new Float32Array(2 * per);
+      for (let i = 0; i < 2 * per; i++) {
+        x[i] = i % 2;
+        for (let e = 0; e < d; e++) y[i * d + e] = rng.normal() + 3 * (i % 2);
+      }
+      const h = Math.sqrt(d);
+      const p = new DensityPotential(y, x, d, 1, true, { alpha, bandwidth: h, cap: per });
+      // p̂ is below e^(−84) everywhere here (its normaliser (2π h²)^(−D/2) alone): near float32's
+      // smallest normal, and so far below a fixed floor ε = 1e-8 that α log(p̂ + ε) would be flat.
+      expect((-d / 2) * Math.log(2 * Math.PI * h * h)).toBeLessThan(Math.log(1e-8) - 60);
+      const q = new Float32Array(6 * d);
+      const conds = Float32Array.from([0, 1, 0, 1, 0, 1]);
+      for (let b = 0; b < 6; b++) {
+        // Paths 0–1 start on a sample of their class, 2–3 a bandwidth off, 4–5 in the other class.
+        const src = b < 4 ? b % 2 : 1 - (b % 2);
+        const off = b >= 2 && b < 4 ? 1 : 0;
+        for (let e = 0; e < d; e++) q[b * d + e] = y[src * d + e] + off * rng.normal();
+      }
+      const u = capped(p, q, conds);
+      for (let b = 0; b < 6; b++) {
+        const exact = p.exactValue(q.subarray(b * d, (b + 1) * d), conds.subarray(b, b + 1));
+        expect(Number.isFinite(u[b])).toBe(true);
+        expect(Math.abs(u[b] - exact)).toBeLessThan(1e-4 * Math.abs(exact) + 1e-3);
+      }
+      // On the data beats a bandwidth off, beats the other class's cloud.
+      expect(u[0]).toBeGreaterThan(u[2] + 0.1);
+      expect(u[2]).toBeGreaterThan(u[4] + 0.1);
+      const refs = p.pathReferences(conds, 6);
+      const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(p.evaluate(t as tf.Tensor3D, refs)))(tf.tensor3d(q, [6, 1, d])));
+      const gv = g.dataSync();
+      expect(Array.from(gv).every(Number.isFinite)).toBe(true);
+      expect(Math.hypot(...Array.from(gv.subarray(2 * d, 3 * d)))).toBeGreaterThan(1e-3);
+      g.dispose();
+      disposeReferences(refs);
+    });
+  }
+
+  it('far from every sample U is the floor α (D/2) log ε with no gradient; at D = 2 that is α log ε', () => {
+    for (const d of [2, 64]) {
+      const rng = new Rng(7);
+      const y = rng.normals(30 * d);
+      const p = new DensityPotential(y, new Float32Array(0), d, 0, false, { alpha, bandwidth: 0.5 });
+      const q = new Float32Array(d).fill(1e3);
+      const u = capped(p, q, new Float32Array(0));
+      expect(u[0]).toBeCloseTo(alpha * (d / 2) * Math.log(1e-8), 3);
+      expect(p.exactValue(q, [])).toBeCloseTo(u[0], 3);
+      const refs = p.pathReferences(new Float32Array(0), 1);
+      const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(p.evaluate(t as tf.Tensor3D, refs)))(tf.tensor3d(q, [1, 1, d])));
+      expect(Array.from(g.dataSync()).every((v) => v === 0)).toBe(true);
+      g.dispose();
+      disposeReferences(refs);
+    }
+    expect(() => new DensityPotential(new Float32Array(4), new Float32Array(0), 2, 0, false, { alpha, bandwidth: 1, epsilon: 0 })).toThrow(/epsilon must be positive/);
+  });
+});

@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   await initEngine();
   const results = [];
   for (const dim of [2, 3]) {
-    for (const kind of ['euclidean', 'fixed-eigen', 'eigen-budget'] as MetricKind[]) {
+    for (const kind of ['euclidean', 'fixed-eigen', 'eigen-budget', 'householder'] as MetricKind[]) {
       if (kind === 'fixed-eigen' && dim !== 2) continue;
       for (const pot of POTENTIALS) results.push(benchCase(kind, dim, pot, opts));
     }

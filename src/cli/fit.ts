@@ -12,7 +12,7 @@ import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
 import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_DEFAULTS, CLOT_PRESETS, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, GIVENS_DEFAULT_MAX_DIM, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
@@ -35,6 +35,7 @@ interface FitCliOptions extends DataFlags {
   batchSize?: number;
   couplingCap?: number;
   couplingRounds?: number;
+  couplingMinibatches?: number;
   metricSteps?: number;
   mapSteps?: number;
   splineSteps?: number;
@@ -83,6 +84,7 @@ const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string
   ['potentialCap', 'potential.cap', '--potential-cap'],
   ['couplingCap', 'couplings.cap', '--coupling-cap'],
   ['couplingRounds', 'couplings.rounds', '--coupling-rounds'],
+  ['couplingMinibatches', 'couplings.minibatches', '--coupling-minibatches'],
   ['mapSteps', 'maps.steps', '--map-steps'],
   ['splineSteps', 'spline.pretrainSteps', '--spline-steps'],
   ['splineRefitSteps', 'spline.refitSteps', '--spline-refit-steps'],
@@ -248,9 +250,10 @@ function summaryLine(out: string, info: ModelInfo, rows: number[], seconds: numb
   const losses = Object.entries(finalLosses(info.training))
     .map(([k, v]) => `${k} ${Array.isArray(v) ? v.map(shortNumber).join('/') : shortNumber(v)}`)
     .join(', ');
+  const used = (info.training?.rows as { summary?: unknown } | undefined)?.summary;
   return (
     `hti fit: wrote ${out} (${label}) from ${info.anchors.length} anchors [${info.anchors.join(', ')}], ` +
-    `${rows.join('/')} rows, in ${seconds.toFixed(1)} s${losses ? `; ${losses}` : ''}`
+    `${rows.join('/')} rows, in ${seconds.toFixed(1)} s${losses ? `; ${losses}` : ''}${typeof used === 'string' ? `; ${used}` : ''}`
   );
 }
 
@@ -348,7 +351,7 @@ export function registerFit(program: Command): void {
     .option('--rows <i:j>', 'train on rows i..j-1 of every anchor level', rowRange)
     .option('--method <name>', `${METHODS.join(' | ')}`, 'full')
     .option('--select <mode>', 'auto: fit candidate CLOT settings and keep the one closest to the held-out truth (validation levels, or left-out anchors), calibrating where held-out λ sit along the paths; none: fit the given settings only', choice<SelectMode>(SELECT_MODES, 'mode'), 'auto')
-    .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')}`)
+    .option('--metric <kind>', `metric override: ${METRIC_KINDS.join(' | ')} (full and k-theta: eigen-budget, Givens directions, up to D = ${GIVENS_DEFAULT_MAX_DIM}; householder above)`)
     .option('--potential', 'use the density potential Û (override the preset)')
     .option('--no-potential', 'leave out the density potential (override the preset)')
     .option('--alpha <a>', `CLOT: weight α of the density potential (default ${CLOT_DEFAULTS.potential.alpha})`, nonNegativeNumber)
@@ -359,6 +362,7 @@ export function registerFit(program: Command): void {
     .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
     .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
     .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)
+    .option('--coupling-minibatches <n>', `CLOT: disjoint minibatches of --coupling-cap rows per class or condition group in the couplings the maps are fitted to (default ${CLOT_DEFAULTS.couplings.minibatches})`, positiveInt)
     .option('--coupling-rounds <n>', `CLOT, learned metrics: rounds of couplings → metric steps → spline refit (default ${CLOT_DEFAULTS.couplings.rounds})`, positiveInt)
     .option('--metric-steps <n>', `CLOT, learned metrics: metric steps per coupling round (default ${CLOT_DEFAULTS.metric.stepsPerRound})`, nonNegativeInt)
     .option('--map-steps <n>', `CLOT: regression steps fitting the maps to the couplings (default ${CLOT_DEFAULTS.maps.steps})`, nonNegativeInt)

@@ -124,11 +124,22 @@ export class Mlp {
    * Forward pass on inputs [B, inDim] (or [B, S, inDim] with `film` of batch B, broadcast over S).
    */
   apply(input: Tensor, film: Film | null): Tensor {
+    const { w, b } = this.outputLayer();
+    const out = tf.add(tf.matMul(this.features(input, film), w), b);
+    if (input.rank === 3) return tf.reshape(out, [input.shape[0], input.shape[1]!, this.config.outDim]);
+    return out;
+  }
+
+  /**
+   * Activations of the last hidden layer — what the output layer sees — for inputs [B, inDim], or
+   * [B, S, inDim] with `film` of batch B broadcast over S (returned flattened, [B·S, H]). For callers
+   * that fold a linear map into the output layer (a spline basis at inference) or read blocks of it.
+   */
+  features(input: Tensor, film: Film | null): Tensor2D {
     const p = this.params;
-    const n = this.config.hidden.length + 1;
     const rank3 = input.rank === 3;
     let h: Tensor = rank3 ? tf.reshape(input, [-1, this.config.inDim]) : input;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < this.config.hidden.length; i++) {
       h = tf.add(tf.matMul(h as Tensor2D, p.get(`w${i}`)), p.get(`b${i}`));
       if (i === 0 && film) {
         if (rank3) {
@@ -139,22 +150,6 @@ export class Mlp {
           h = tf.add(tf.mul(h, tf.add(1, film.scale)), film.shift);
         }
       }
-      if (i < n - 1) h = activate(h, this.config.activation);
-    }
-    if (rank3) return tf.reshape(h, [input.shape[0], input.shape[1]!, this.config.outDim]);
-    return h;
-  }
-
-  /**
-   * Activations of the last hidden layer for inputs [B, inDim] — what the output layer sees —
-   * for callers that fold a linear map into the output layer (e.g. a spline basis at inference).
-   */
-  features(input: Tensor2D, film: Film | null): Tensor2D {
-    const p = this.params;
-    let h: Tensor = input;
-    for (let i = 0; i < this.config.hidden.length; i++) {
-      h = tf.add(tf.matMul(h as Tensor2D, p.get(`w${i}`)), p.get(`b${i}`));
-      if (i === 0 && film) h = tf.add(tf.mul(h, tf.add(1, film.scale)), film.shift);
       h = activate(h, this.config.activation);
     }
     return h as Tensor2D;

@@ -81,18 +81,70 @@ export function toFloat32(t: tf.Tensor): Float32Array {
 }
 
 /**
- * The slices t[..., j] of a tensor along its last axis, each of shape t.shape[:-1]. Done with
- * matmuls against unit vectors: the wasm backend slices strided tensors in plain JS, which is far
- * slower on the hot path.
+ * The slices t[..., j] of a tensor along its last axis, each of shape t.shape[:-1].
+ *
+ * The last axis is brought to the front once, then the rows are split by recursive halving: the
+ * wasm Slice kernel copies its whole input to the JS side before it cuts, so W single-row slices of
+ * a [W, N] tensor would copy W·N·W values; halving copies 2·W·N per level, O(W·N·log W) in all, and
+ * the backward pass (pads and one transpose) is as cheap. (A matmul with a unit vector per column
+ * is fast forward, but each column's gradient is then a dense [N, W] outer product: O(N·W²) on the
+ * tape, which overflowed the 4 GiB wasm heap for the wide output of a metric network at D = 32.)
  */
 export function lastAxisColumns(t: tf.Tensor): tf.Tensor[] {
   const shape = t.shape;
   const width = shape[shape.length - 1];
-  const flat = tf.reshape(t, [-1, width]) as tf.Tensor2D;
   const outer = shape.slice(0, -1);
-  return Array.from({ length: width }, (_, j) => {
-    const unit = new Float32Array(width);
-    unit[j] = 1;
-    return tf.reshape(tf.matMul(flat, tf.tensor2d(unit, [width, 1])), outer);
+  if (width === 1) return [tf.reshape(t, outer)];
+  const rows = tf.transpose(tf.reshape(t, [-1, width])) as tf.Tensor2D; // [W, N]
+  const out: tf.Tensor[] = [];
+  const split = (block: tf.Tensor2D): void => {
+    const w = block.shape[0];
+    if (w <= 4) {
+      for (const row of tf.unstack(block, 0)) out.push(tf.reshape(row, outer));
+      return;
+    }
+    const half = w >> 1;
+    const [lo, hi] = tf.split(block, [half, w - half], 0) as tf.Tensor2D[];
+    split(lo);
+    split(hi);
+  };
+  split(rows);
+  return out;
+}
+
+/**
+ * Σ over the last axis (keeping it, size 1) as a matmul with a ones column: the gradient of a
+ * sum-reduction builds its ones tensor element by element in JS (a measurable share of a training
+ * step on wide tensors); a matmul's gradient does not.
+ */
+export function sumLastAxis(x: tf.Tensor): tf.Tensor {
+  const shape = x.shape;
+  const width = shape[shape.length - 1];
+  const flat = tf.reshape(x, [-1, width]) as tf.Tensor2D;
+  return tf.reshape(tf.matMul(flat, tf.ones([width, 1])), [...shape.slice(0, -1), 1]);
+}
+
+/**
+ * log Σ_j exp(x[..., j]) over the last axis without overflow or underflow (the maximum is
+ * subtracted first), with the gradient softmax(x) · dy written directly from the saved
+ * exponentials: the maximum carries no gradient and no second exp is taken on the way back.
+ */
+export function logSumExpLastAxis(x: tf.Tensor): tf.Tensor {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const axis = input.rank - 1;
+    const max = tf.max(input, axis, true);
+    const shifted = tf.exp(tf.sub(input, max));
+    const total = sumLastAxis(shifted);
+    save([shifted, total]);
+    return {
+      value: tf.squeeze(tf.add(tf.log(total), max), [axis]),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [e, sum] = saved;
+        return tf.mul(e, tf.div(tf.expandDims(dy as tf.Tensor, -1), sum));
+      },
+    };
   });
+  return f(x);
 }

@@ -1,4 +1,4 @@
-import { tf, Rng, type Tensor2D, type Tensor3D } from '../engine/index.js';
+import { tf, Rng, lastAxisColumns, logSumExpLastAxis, sumLastAxis, type Tensor, type Tensor2D, type Tensor3D } from '../engine/index.js';
 
 export interface PotentialOptions {
   /** Weight α of U = α log(p̂ + ε). */
@@ -12,6 +12,11 @@ export interface PotentialOptions {
    * exactly; larger ones are compressed by k-means into at most `cap` weighted Gaussians.
    */
   cap?: number;
+  /**
+   * Density floor ε of U = α log(p̂ + ε) for D = 2 (default 1e-8); in D dimensions the floor is
+   * ε^(D/2), i.e. √ε per unit length in every dimension. A density has units length^(−D): a fixed
+   * floor would swamp p̂ in high D (at D = 32 a KDE rarely exceeds 1e-8 anywhere) and flatten U.
+   */
   epsilon?: number;
 }
 
@@ -20,17 +25,28 @@ export interface PotentialOptions {
  * weights summing to at most 1). They depend on the condition only, so they are built once per
  * batch of paths, not per point.
  *
- * `logKernelRows` (when present) is the form `evaluate` uses: component j of path b has its own
+ * `logKernel` (when present) is the form `evaluate` uses: component j of path b has its own
  * width s_j² = h² + σ_j² (σ_j² the spread of the samples it stands for) and
- *   log(w_j N(q; r_j, s_j² I)) = Σ_f [q − o, ‖q − o‖², 1]_f · logKernelRows[f][b, 0, j]
- * with o the potential's `origin` (centring keeps the float32 expansion accurate). The D + 2 rows
- * are separate [B, 1, k] tensors: slicing one [B, D + 2, k] tensor per call is slow in wasm.
+ *   log(w_j N(q; r_j, s_j² I)) = (q − o)·linear[b, :, j] + ‖q − o‖² quadratic[b, 0, j] + constant[b, 0, j]
+ * with o the potential's `origin` (centring keeps the float32 expansion accurate): one matmul
+ * [S, D]·[D, k] per path, whatever D is.
  */
 export interface PathReferences {
   refs: Tensor3D; // [B, k, D]
   weights: Tensor2D; // [B, k]
   refsSqNorm: Tensor2D; // [B, k]
-  logKernelRows?: Tensor3D[]; // D + 2 tensors [B, 1, k]
+  logKernel?: {
+    linear: Tensor3D; // [B, D, k]
+    quadratic: Tensor3D; // [B, 1, k]
+    constant: Tensor3D; // [B, 1, k]
+    /**
+     * When present, [B, 1]: each path's highest component peak m_b = max_j log(w_j N(0; 0, s_j² I)),
+     * already subtracted from `constant`. Every exponent is then ≤ 0, and the density is
+     * exp(m_b) Σ_j exp(exponent_j) without a per-point maximum (set only where m_b is within
+     * PEAK_SHIFT_MAX_GAP of the floor, so that a sum that underflows lies far below the floor).
+     */
+    peak?: Tensor2D;
+  };
 }
 
 /** A weighted isotropic Gaussian mixture in output space (float64, row-major centres). */
@@ -41,6 +57,16 @@ export interface Mixture {
   variances: Float64Array; // [k]
 }
 
+/**
+ * Largest gap between a path's highest component peak and the log density floor for which the
+ * exponents are shifted by that peak instead of by a per-point maximum: a float32 sum of kernels
+ * underflows below e^(−87) of the peak, which is then below e^(−27) of the floor (U exact to 1e-12).
+ */
+const PEAK_SHIFT_MAX_GAP = 60;
+/** Added to a peak-shifted kernel sum before its log (float32's smallest normal): keeps log finite. */
+const TINY = 1.2e-38;
+/** Up to this D the per-path kernel exponents are built from broadcast products, above by a batched matmul. */
+const BROADCAST_MAX_DIM = 4;
 /** Samples k-means is fitted on at most (all samples are then assigned to the centres). */
 const KMEANS_FIT_MAX = 8192;
 const KMEANS_ITERATIONS = 25;
@@ -180,6 +206,10 @@ export function clusterMixture(
  * categorical; over all pooled outputs otherwise, with each path's Nadaraya–Watson weights summed
  * per cluster). Unlike a random subsample this keeps every sample's mass, so sparse regions are not
  * mistaken for empty ones; the test on the shared datasets bounds the change in U.
+ *
+ * High D: U is computed in log space, α · logaddexp(log p̂, log ε_D) with log p̂ a log-sum-exp over
+ * the components, so kernels never underflow (in float32 exp(−104) is already 0, and a kernel's
+ * normaliser alone is (2π h²)^(−D/2)); the floor ε_D = ε^(D/2) scales with D (see `epsilon`).
  */
 export class DensityPotential {
   readonly alpha: number;
@@ -187,6 +217,8 @@ export class DensityPotential {
   readonly condBandwidth: number;
   readonly cap: number;
   readonly epsilon: number;
+  /** log of the density floor in D dimensions, (D/2) log ε. */
+  readonly logFloor: number;
   readonly dim: number;
   readonly cond: number;
   readonly categorical: boolean;
@@ -214,6 +246,8 @@ export class DensityPotential {
     this.condBandwidth = options.condBandwidth ?? 1;
     this.cap = cap;
     this.epsilon = options.epsilon ?? 1e-8;
+    if (!(this.epsilon > 0)) throw new Error(`potential epsilon must be positive, got ${this.epsilon}`);
+    this.logFloor = (dim / 2) * Math.log(this.epsilon);
     this.dim = dim;
     this.cond = cond;
     this.categorical = categorical;
@@ -262,22 +296,26 @@ export class DensityPotential {
     const key = Array.prototype.join.call(condRow, ',');
     const hit = this.conditionCache.get(key);
     if (hit) return hit;
-    // Nadaraya–Watson weights K_hx(x − x_i) / max(Σ_j K_hx(x − x_j), 1e-8), as in exactValue.
-    const kx = new Float64Array(n);
+    // Nadaraya–Watson weights K_hx(x − x_i) / max(Σ_j K_hx(x − x_j), 1e-8), as in exactValue,
+    // from log kernels shifted by their maximum (many condition dimensions underflow exp otherwise).
+    const logKx = new Float64Array(n);
     const inv = 1 / (2 * this.condBandwidth * this.condBandwidth);
-    const norm = (2 * Math.PI * this.condBandwidth ** 2) ** (-this.cond / 2);
-    let total = 0;
+    const logNorm = (-this.cond / 2) * Math.log(2 * Math.PI * this.condBandwidth ** 2);
+    let top = -Infinity;
     for (let i = 0; i < n; i++) {
       let d2 = 0;
       for (let j = 0; j < this.cond; j++) {
         const diff = condRow[j] - this.x[i * this.cond + j];
         d2 += diff * diff;
       }
-      kx[i] = norm * Math.exp(-d2 * inv);
-      total += kx[i];
+      logKx[i] = logNorm - d2 * inv;
+      if (logKx[i] > top) top = logKx[i];
     }
-    const denom = Math.max(total, 1e-8);
-    const m = clusterMixture(this.y, this.dim, null, (i) => kx[i] / denom, this.assign, this.clusters);
+    let shifted = 0;
+    for (let i = 0; i < n; i++) shifted += Math.exp(logKx[i] - top);
+    const logDenom = Math.max(top + Math.log(shifted), Math.log(1e-8));
+    const kx = Float64Array.from(logKx, (l) => Math.exp(l - logDenom));
+    const m = clusterMixture(this.y, this.dim, null, (i) => kx[i], this.assign, this.clusters);
     if (this.conditionCache.size >= CONDITION_CACHE_MAX) this.conditionCache.clear();
     this.conditionCache.set(key, m);
     return m;
@@ -298,11 +336,13 @@ export class DensityPotential {
     const refs = new Float32Array(batch * k * d);
     const weights = new Float32Array(batch * k);
     const sq = new Float32Array(batch * k);
-    // Rows: D linear coefficients, the ‖q − o‖² coefficient, the constant. Padding components (weight
-    // 0) keep a constant of −1e4: their kernel is exactly 0 and passes no gradient.
-    const rows = Array.from({ length: d + 2 }, () => new Float32Array(batch * k));
+    // Padding components (weight 0) keep a constant of −1e30: their kernel is exactly 0 and passes
+    // no gradient (the log-sum-exp subtracts a real component's exponent first).
+    const linear = new Float32Array(batch * d * k);
+    const quadratic = new Float32Array(batch * k);
+    const constant = new Float32Array(batch * k).fill(-1e30);
+    const peaks = new Float64Array(batch).fill(-Infinity);
     per.forEach((p, b) => {
-      for (let j = p.weights.length; j < k; j++) rows[d + 1][b * k + j] = -1e4;
       for (let j = 0; j < p.weights.length; j++) {
         const o = b * k + j;
         const s2 = h2 + p.variances[j];
@@ -316,96 +356,128 @@ export class DensityPotential {
           refs[o * d + e] = v;
           sqAbs += v * v;
           sqCentred += c * c;
-          rows[e][o] = -2 * a * c;
+          linear[(b * d + e) * k + j] = -2 * a * c;
         }
         sq[o] = sqAbs;
         weights[o] = p.weights[j];
-        rows[d][o] = a;
-        rows[d + 1][o] = a * sqCentred + Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
+        quadratic[o] = a;
+        constant[o] = a * sqCentred + Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2);
+        peaks[b] = Math.max(peaks[b], Math.log(p.weights[j]) - (d / 2) * Math.log(2 * Math.PI * s2));
       }
     });
+    // Shift by each path's peak when every path's peak is near enough the floor (see logKernel.peak).
+    const shift = peaks.every((m) => m === -Infinity || m - this.logFloor < PEAK_SHIFT_MAX_GAP);
+    if (shift) {
+      peaks.forEach((m, b) => {
+        if (m === -Infinity) peaks[b] = 0;
+        for (let j = 0; j < k; j++) constant[b * k + j] -= peaks[b];
+      });
+    }
     return {
       refs: tf.tensor3d(refs, [batch, k, d]),
       weights: tf.tensor2d(weights, [batch, k]),
       refsSqNorm: tf.tensor2d(sq, [batch, k]),
-      logKernelRows: rows.map((r) => tf.tensor3d(r, [batch, 1, k])),
+      logKernel: {
+        linear: tf.tensor3d(linear, [batch, d, k]),
+        quadratic: tf.tensor3d(quadratic, [batch, 1, k]),
+        constant: tf.tensor3d(constant, [batch, 1, k]),
+        ...(shift ? { peak: tf.tensor2d(Float32Array.from(peaks), [batch, 1]) } : {}),
+      },
     };
   }
 
   /** U at path points q [B, S, D] given the paths' reference sets → [B, S]. */
   evaluate(q: Tensor3D, refs: PathReferences): Tensor2D {
-    let kernel;
-    if (refs.logKernelRows) {
-      // Σ_f feature_f · row_f as broadcast products [B,S,1]·[B,1,k]: with D + 2 rows this is faster
-      // in the wasm backend than a batched matmul of many tiny matrices.
-      const d = this.dim;
-      const rows = refs.logKernelRows;
-      const [b, s] = q.shape;
-      const centred = tf.sub(q, tf.tensor1d(this.origin));
-      let exponent = tf.add(tf.mul(tf.sum(tf.square(centred), 2, true), rows[d]), rows[d + 1]);
-      const flat = tf.reshape(centred, [b * s, d]);
-      for (let e = 0; e < d; e++) {
-        // Column e by a matmul with a unit vector (fast, unlike a strided slice or split).
-        const unit = tf.tensor2d(Array.from({ length: d }, (_, i) => [i === e ? 1 : 0]), [d, 1]);
-        const col = tf.reshape(tf.matMul(flat, unit), [b, s, 1]);
-        exponent = tf.add(exponent, tf.mul(col, rows[e]));
+    const [b, s, d] = q.shape;
+    let exponent: Tensor3D; // log of each component's weighted kernel, [B, S, k]
+    let peak: Tensor2D | null = null; // a per-path shift already taken out of the exponents
+    if (refs.logKernel) {
+      peak = refs.logKernel.peak ?? null;
+      const { linear, quadratic, constant } = refs.logKernel;
+      const k = linear.shape[2];
+      const centred = tf.sub(q, tf.tensor1d(this.origin)) as Tensor3D;
+      let cross: Tensor;
+      if (linear.shape[0] === 1) {
+        // Paths sharing one reference set: one plain [B·S, D]·[D, k] matmul.
+        cross = tf.reshape(tf.matMul(tf.reshape(centred, [b * s, d]), tf.reshape(linear, [d, k])), [b, s, k]);
+      } else if (d <= BROADCAST_MAX_DIM) {
+        // Few dimensions: Σ_e q_e · linear[:, e, :] as broadcast products [B,S,1]·[B,1,k] is faster
+        // in wasm than a batched matmul of many tiny matrices.
+        const cols = lastAxisColumns(centred);
+        const rows = lastAxisColumns(tf.transpose(linear, [0, 2, 1]));
+        cross = tf.addN(cols.map((c, e) => tf.mul(tf.expandDims(c, 2), tf.expandDims(rows[e], 1))));
+      } else {
+        cross = tf.matMul(centred, linear);
       }
-      kernel = tf.exp(exponent);
+      exponent = tf.add(tf.add(cross, tf.mul(sumLastAxis(tf.square(centred)), quadratic)), constant) as Tensor3D;
     } else {
       // ‖q − r‖² = ‖q‖² − 2 q·r + ‖r‖² by a batched matmul: [B,S,D]·[B,D,k] → [B,S,k].
       const h2 = this.bandwidth * this.bandwidth;
       const logNorm = (-this.dim / 2) * Math.log(2 * Math.PI * h2);
-      const qq = tf.sum(tf.square(q), 2, true);
+      const qq = sumLastAxis(tf.square(q));
       const cross = tf.matMul(q, refs.refs, false, true);
       const d2 = tf.relu(tf.add(tf.sub(qq, tf.mul(cross, 2)), tf.expandDims(refs.refsSqNorm, 1)));
-      kernel = tf.mul(tf.exp(tf.add(tf.mul(d2, -1 / (2 * h2)), logNorm)), tf.expandDims(refs.weights, 1));
+      exponent = tf.add(tf.add(tf.mul(d2, -1 / (2 * h2)), logNorm), tf.expandDims(tf.log(refs.weights), 1)) as Tensor3D;
     }
-    // Σ over components as a matmul with ones: the gradient of a large sum-reduction builds its
-    // ones tensor element by element in JS, a matmul's gradient does not.
-    const [b, s, k] = kernel.shape as [number, number, number];
-    const density = tf.reshape(tf.matMul(tf.reshape(kernel, [b * s, k]), tf.ones([k, 1])), [b, s]);
-    return tf.mul(tf.log(tf.add(density, this.epsilon)), this.alpha) as Tensor2D;
+    // log(p̂ + ε_D) = log ε_D + softplus(log p̂ − log ε_D): finite for any D and distance.
+    const logDensity = peak
+      ? tf.add(tf.log(tf.add(tf.reshape(sumLastAxis(tf.exp(exponent)), [b, s]), TINY)), peak)
+      : logSumExpLastAxis(exponent);
+    return tf.mul(tf.add(tf.softplus(tf.sub(logDensity, this.logFloor)), this.logFloor), this.alpha) as Tensor2D;
   }
 
-  /** Direct O(R) evaluation in float64 for one point and condition, over ALL references (no cap). */
+  /**
+   * Direct O(R) evaluation in float64 for one point and condition, over ALL references (no cap):
+   * sums of kernels in log space (log-sum-exp), then α log(p̂ + ε_D).
+   */
   exactValue(point: ArrayLike<number>, condRow: ArrayLike<number>): number {
     const n = this.y.length / this.dim;
     const h2 = this.bandwidth ** 2;
-    const norm = (2 * Math.PI * h2) ** (-this.dim / 2);
-    const ky = (i: number) => {
+    const logNorm = (-this.dim / 2) * Math.log(2 * Math.PI * h2);
+    const logKy = (i: number) => {
       let d2 = 0;
       for (let d = 0; d < this.dim; d++) d2 += (point[d] - this.y[i * this.dim + d]) ** 2;
-      return norm * Math.exp(-d2 / (2 * h2));
+      return logNorm - d2 / (2 * h2);
     };
-    let p = 0;
+    let logP: number;
     if (this.categorical) {
-      let count = 0;
-      for (let i = 0; i < n; i++) if (this.x[i] === condRow[0]) { p += ky(i); count++; }
-      p /= Math.max(count, 1);
+      const terms: number[] = [];
+      for (let i = 0; i < n; i++) if (this.x[i] === condRow[0]) terms.push(logKy(i));
+      logP = logSumExp(terms) - Math.log(Math.max(terms.length, 1));
     } else if (this.cond === 0) {
-      for (let i = 0; i < n; i++) p += ky(i);
-      p /= n;
+      logP = logSumExp(Array.from({ length: n }, (_, i) => logKy(i))) - Math.log(n);
     } else {
       const hx2 = this.condBandwidth ** 2;
-      const nx = (2 * Math.PI * hx2) ** (-this.cond / 2);
-      let num = 0;
-      let den = 0;
+      const logNx = (-this.cond / 2) * Math.log(2 * Math.PI * hx2);
+      const num: number[] = [];
+      const den: number[] = [];
       for (let i = 0; i < n; i++) {
         let d2 = 0;
         for (let j = 0; j < this.cond; j++) d2 += (condRow[j] - this.x[i * this.cond + j]) ** 2;
-        const kx = nx * Math.exp(-d2 / (2 * hx2));
-        num += ky(i) * kx;
-        den += kx;
+        const logKx = logNx - d2 / (2 * hx2);
+        num.push(logKy(i) + logKx);
+        den.push(logKx);
       }
-      p = num / Math.max(den, 1e-8);
+      logP = logSumExp(num) - Math.max(logSumExp(den), Math.log(1e-8));
     }
-    return this.alpha * Math.log(p + this.epsilon);
+    const hi = Math.max(logP, this.logFloor);
+    return this.alpha * (hi + Math.log(Math.exp(logP - hi) + Math.exp(this.logFloor - hi)));
   }
+}
+
+/** log Σ exp(v_i) in float64 (−∞ for an empty list). */
+function logSumExp(v: number[]): number {
+  let top = -Infinity;
+  for (const x of v) if (x > top) top = x;
+  if (top === -Infinity) return -Infinity;
+  let s = 0;
+  for (const x of v) s += Math.exp(x - top);
+  return top + Math.log(s);
 }
 
 export function disposeReferences(r: PathReferences): void {
   r.refs.dispose();
   r.weights.dispose();
   r.refsSqNorm.dispose();
-  if (r.logKernelRows) tf.dispose(r.logKernelRows);
+  if (r.logKernel) tf.dispose([r.logKernel.linear, r.logKernel.quadratic, r.logKernel.constant, ...(r.logKernel.peak ? [r.logKernel.peak] : [])]);
 }

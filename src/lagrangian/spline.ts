@@ -144,10 +144,11 @@ export class SplinePaths {
    */
   segments(y0: Tensor2D, y1: Tensor2D, phi: Tensor3D | null): { head: Tensor3D; delta: Tensor3D } {
     const head = pathAt(this.headBasis, this.s.slice(0, -1), y0, y1, phi);
-    const step = tf.expandDims(tf.mul(tf.sub(y1, y0), 1 / (this.points - 1)), 1);
+    const step = tf.expandDims(tf.mul(tf.sub(y1, y0), 1 / (this.points - 1)), 1); // [B, 1, D]
     const n = this.points - 1;
-    let delta = tf.tile(step, [1, n, 1]) as Tensor3D;
-    if (phi) delta = tf.add(delta, bendAt(this.deltaBasis, n, phi)) as Tensor3D;
+    // Broadcast, not tile: the wasm backend tiles element by element in JS (it was the largest
+    // single cost of a D = 32 cost matrix).
+    const delta = (phi ? tf.add(step, bendAt(this.deltaBasis, n, phi)) : tf.mul(step, tf.ones([1, n, 1]))) as Tensor3D;
     return { head, delta };
   }
 

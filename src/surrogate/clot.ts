@@ -364,7 +364,7 @@ export function loadClot(stored: StoredModel, tensors: Record<string, NamedArray
   if (!scaling) throw new Error('model config lacks its standardisation (corrupt config)');
   let options: ResolvedClotOptions;
   try {
-    options = resolveClotOptions(saved, () => {
+    options = resolveClotOptions(saved, info.dim, () => {
       throw new Error('bandwidths are not stored');
     });
   } catch (err) {

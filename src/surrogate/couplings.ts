@@ -11,10 +11,17 @@ export interface Coupling {
   y: Float32Array;
   x: Float32Array;
   yHat: Float32Array;
+  /** Distinct rows of anchor k in the coupling, and the exact OT problems solved for it. */
+  sourceRows: number;
+  problems: number;
 }
 
-/** Paths evaluated per batched action call when filling a cost matrix. */
-const PATH_CHUNK = 4096;
+/**
+ * Paths evaluated per batched action call when filling a cost matrix: 4096 up to D = 8, fewer
+ * above, so that a chunk's [paths, points, D] tensors stay the same size (the wasm heap never
+ * shrinks back).
+ */
+const pathChunk = (dim: number) => Math.max(256, Math.floor((4096 * 8) / Math.max(dim, 8)));
 
 /**
  * Lagrangian cost c(y_i, y'_j | x_i) for every pair of m sources and m' targets (paths from the
@@ -27,8 +34,9 @@ export function pairwiseCosts(nets: ClotNetworks, ySrc: Float32Array, xSrc: Floa
   const mt = yDst.length / dim;
   const total = m * mt;
   const out = new Float64Array(total);
-  for (let start = 0; start < total; start += PATH_CHUNK) {
-    const count = Math.min(PATH_CHUNK, total - start);
+  const chunk = pathChunk(dim);
+  for (let start = 0; start < total; start += chunk) {
+    const count = Math.min(chunk, total - start);
     const y0 = new Float32Array(count * dim);
     const y1 = new Float32Array(count * dim);
     const x = new Float32Array(count * cond);
@@ -62,20 +70,33 @@ interface Group {
   joint: boolean;
 }
 
-/** Groups of sources and targets to match: same class, same condition, or random chunks. */
-function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng): Group[] {
+/**
+ * Groups of sources and targets to match: same class, same condition, or random chunks. A class or
+ * condition group with more rows than `cap` is matched as up to `minibatches` disjoint minibatches
+ * of `cap` source rows (exact OT within each: minibatch OT), so that more of its rows enter the
+ * coupling; one minibatch draws exactly what a single capped match draws.
+ */
+function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng, minibatches: number): Group[] {
   const take = (list: ArrayLike<number>, m: number) => {
     const perm = rng.permutation(list.length);
     return Int32Array.from({ length: m }, (_, i) => list[perm[i]]);
   };
+  const batchesOf = (s: ArrayLike<number>, t: ArrayLike<number>): Group[] => {
+    const m = Math.min(s.length, t.length, cap);
+    if (m === 0) return [];
+    const ps = rng.permutation(s.length);
+    const pt = rng.permutation(t.length);
+    const count = Math.min(minibatches, Math.ceil(s.length / m));
+    // Sources are disjoint across minibatches (the last one may repeat a few); targets cycle.
+    return Array.from({ length: count }, (_, b) => ({
+      src: Int32Array.from({ length: m }, (_, i) => s[ps[(b * m + i) % s.length]]),
+      dst: Int32Array.from({ length: m }, (_, i) => t[pt[(b * m + i) % t.length]]),
+      joint: false,
+    }));
+  };
   if (a.categorical) {
     const groups: Group[] = [];
-    for (let c = 0; c < a.classes; c++) {
-      const s = a.byClass[k][c];
-      const t = a.byClass[k + 1][c];
-      const m = Math.min(s.length, t.length, cap);
-      if (m > 0) groups.push({ src: take(s, m), dst: take(t, m), joint: false });
-    }
+    for (let c = 0; c < a.classes; c++) groups.push(...batchesOf(a.byClass[k][c], a.byClass[k + 1][c]));
     return groups;
   }
   if (a.cond > 0) {
@@ -99,18 +120,14 @@ function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng): Group[
     const coverage = matched.reduce((n, s) => n + bySrc.get(s)!.length, 0) / a.rows[k];
     if (coverage >= 0.5) {
       const groups: Group[] = [];
-      for (const s of matched) {
-        const src = bySrc.get(s)!;
-        const dst = byDst.get(s)!;
-        const m = Math.min(src.length, dst.length, cap);
-        groups.push({ src: take(src, m), dst: take(dst, m), joint: false });
-      }
+      for (const s of matched) groups.push(...batchesOf(bySrc.get(s)!, byDst.get(s)!));
       return groups;
     }
   }
-  // No shared conditions: match random chunks, on a joint cost when there is a condition.
+  // No shared conditions: match random chunks (at least 4, or `minibatches`, as the rows allow), on
+  // a joint cost when there is a condition.
   const chunk = Math.min(cap, a.rows[k], a.rows[k + 1]);
-  const rounds = Math.max(1, Math.ceil(Math.min(a.rows[k], 4 * cap) / chunk));
+  const rounds = Math.max(1, Math.ceil(Math.min(a.rows[k], Math.max(4, minibatches) * cap) / chunk));
   return Array.from({ length: rounds }, () => ({
     src: take(Int32Array.from({ length: a.rows[k] }, (_, i) => i), chunk),
     dst: take(Int32Array.from({ length: a.rows[k + 1] }, (_, i) => i), chunk),
@@ -123,13 +140,16 @@ function matchingGroups(a: AnchorData, k: number, cap: number, rng: Rng): Group[
  * each condition group: the warm start for T_k, g_k and the metric (CPU-sized: no long dual ascent
  * from scratch).
  */
-export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng): Coupling {
+export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng, minibatches = 1): Coupling {
   const a = nets.anchors;
   const { dim, cond } = a;
   const ys: Float32Array[] = [];
   const xs: Float32Array[] = [];
   const yHats: Float32Array[] = [];
-  for (const g of matchingGroups(a, k, cap, rng)) {
+  const groups = matchingGroups(a, k, cap, rng, minibatches);
+  const sources = new Set<number>();
+  for (const g of groups) {
+    for (const i of g.src) sources.add(i);
     const src = a.gather(k, g.src);
     const dst = a.gather(k + 1, g.dst);
     const cost = pairwiseCosts(nets, src.y, src.x, dst.y);
@@ -139,7 +159,7 @@ export function couplePair(nets: ClotNetworks, k: number, cap: number, rng: Rng)
     xs.push(src.x);
     yHats.push(pickRows(dst.y, dim, assignment));
   }
-  return { k, y: concatArrays(ys), x: concatArrays(xs), yHat: concatArrays(yHats) };
+  return { k, y: concatArrays(ys), x: concatArrays(xs), yHat: concatArrays(yHats), sourceRows: sources.size, problems: groups.length };
 }
 
 /** Add w · ‖x_i − x'_j‖² (conditions standardised) with w large against the typical transport cost. */

@@ -29,7 +29,7 @@ export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<C
   const raw = AnchorData.fromDataset(ds);
   const scaling = fitScaling(raw);
   const anchors = raw.standardized(scaling);
-  const opts = resolveClotOptions(options, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
+  const opts = resolveClotOptions(options, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
   const nets = new ClotNetworks(anchors, opts);
   const trainer = new Trainer(nets, anchors, opts.seed, options.onProgress);
   try {
@@ -48,6 +48,8 @@ class Trainer {
   private readonly splineOpt: Adam;
   private readonly metricOpt: Adam | null;
   private readonly start = Date.now();
+  private readonly phaseSeconds: Record<string, number> = {};
+  private lapStart = this.start;
   private snapshot: Map<ParamStore, Map<string, Float32Array>> | null = null;
 
   constructor(
@@ -73,26 +75,56 @@ class Trainer {
   async run(): Promise<Record<string, unknown>> {
     const o = this.nets.options;
     const pretrainAction = this.trainSpline(o.spline.pretrainSteps, 'spline pre-fit', () => this.randomPairs());
+    this.lap('splinePrefit');
     this.takeSnapshot();
     const warm = await this.coupleAndLearnMetric();
     const mapLoss = this.fitMaps(warm.couplings);
     this.guard('maps');
+    this.lap('maps');
     // Final spline fit on the maps' own pairs: this is what sampling follows.
-    const splineAction = this.trainSpline(Math.max(o.spline.refitSteps, 1), 'spline final', () => this.mappedPairs());
+    const finalSteps = Math.max(o.spline.refitSteps, 1);
+    const splineAction = this.trainSpline(finalSteps, 'spline final', () => this.mappedPairs());
     this.guard('final spline fit');
+    this.lap('splineFinal');
     return {
       fitSeconds: this.elapsed(),
+      phaseSeconds: this.phaseSeconds,
       splinePretrainAction: pretrainAction,
       couplingCost: meanCouplingCost(this.nets, warm.couplings),
       metricCost: warm.metricCost,
       mapLoss,
       splineAction,
-      rows: {
-        anchors: this.anchors.rows.slice(),
-        coupled: warm.couplings.map((c) => c.y.length / this.anchors.dim),
-      },
+      rows: this.rowsUsed(warm.couplings, finalSteps),
       bandwidth: o.potential.bandwidth,
       condBandwidth: o.potential.condBandwidth,
+    };
+  }
+
+  /** Add the seconds since the last lap to `phase`. */
+  private lap(phase: string): void {
+    const now = Date.now();
+    this.phaseSeconds[phase] = (this.phaseSeconds[phase] ?? 0) + (now - this.lapStart) / 1000;
+    this.lapStart = now;
+  }
+
+  /**
+   * How many rows each phase used, per anchor pair: the density potential is built from every
+   * pooled anchor row; the spline fits draw random pairs (rows drawn, with repeats); a coupling
+   * holds some of anchor k's rows (distinct), and the maps are regressed onto exactly those pairs.
+   */
+  private rowsUsed(couplings: Coupling[], finalSteps: number): Record<string, unknown> {
+    const o = this.nets.options;
+    const per = this.perPairBatch();
+    const coupled = couplings.map((c) => c.sourceRows);
+    return {
+      anchors: this.anchors.rows.slice(),
+      potential: this.nets.potential ? this.anchors.pooledY.length / this.anchors.dim : 0,
+      splinePrefitDrawn: o.spline.pretrainSteps * per,
+      coupled,
+      couplingProblems: couplings.map((c) => c.problems),
+      mapPairs: couplings.map((c) => c.y.length / this.anchors.dim),
+      splineFinalDrawn: finalSteps * per,
+      summary: `rows coupled and map-fitted per anchor pair ${coupled.map((n, k) => `${n}/${this.anchors.rows[k]}`).join(', ')}`,
     };
   }
 
@@ -105,25 +137,32 @@ class Trainer {
     const learnMetric = this.metricOpt !== null && o.metric.stepsPerRound > 0;
     const rounds = learnMetric ? o.couplings.rounds : 1;
     let metricCost = NaN;
-    let couplings = this.couple();
+    // The couplings the maps are fitted to take `couplings.minibatches` minibatches per group; the
+    // metric steps and spline refits subsample a few hundred pairs, which one minibatch holds.
+    let couplings = this.couple(!learnMetric);
+    this.lap('couplings');
     for (let r = 0; r < rounds && learnMetric; r++) {
       this.report('couplings', r + 1, rounds, { cost: meanCouplingCost(this.nets, couplings) });
       for (let i = 0; i < o.metric.stepsPerRound; i++) {
         metricCost = this.metricStep(couplings.map((c) => this.subsample(c, this.perPairBatch())));
       }
       this.report('metric', r + 1, rounds, { cost: metricCost });
+      this.lap('metric');
       const current = couplings;
       this.trainSpline(o.spline.refitSteps, 'spline refit', () => current.map((c) => this.subsample(c, this.perPairBatch())));
       this.guard('metric and spline refit');
+      this.lap('splineRefit');
       await tick();
       // Recouple under the metric just learned.
-      couplings = this.couple();
+      couplings = this.couple(r === rounds - 1);
+      this.lap('couplings');
     }
     return { couplings, metricCost };
   }
 
-  private couple(): Coupling[] {
-    return this.nets.maps.map((_, k) => couplePair(this.nets, k, this.nets.options.couplings.cap, this.rng));
+  private couple(forMaps: boolean): Coupling[] {
+    const c = this.nets.options.couplings;
+    return this.nets.maps.map((_, k) => couplePair(this.nets, k, c.cap, this.rng, forMaps ? c.minibatches : 1));
   }
 
   /** Pairs per anchor pair in one spline or metric step. */

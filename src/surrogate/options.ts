@@ -3,7 +3,7 @@
  * weight is in standardised units (each output and continuous condition column scaled to mean 0,
  * spread 1 over the pooled anchors), so a setting means the same thing on every dataset.
  */
-import type { ActionForm, MetricKind } from '../lagrangian/index.js';
+import { METRIC_KINDS, type ActionForm, type MetricKind } from '../lagrangian/index.js';
 import type { CommonFitOptions } from './progress.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
@@ -66,6 +66,12 @@ export interface SplineSettings {
 export interface CouplingSettings {
   /** Samples per class or condition group in one exact coupling. */
   cap: number;
+  /**
+   * Disjoint minibatches of `cap` source rows per class or condition group in the couplings the
+   * maps are fitted to (each one exact coupling): groups larger than `cap` enter the map fit with up
+   * to cap × minibatches rows instead of cap. The couplings of the metric rounds use one.
+   */
+  minibatches: number;
   /** Rounds of (couplings → metric steps → spline refit) before the maps are fitted (learned metrics). */
   rounds: number;
 }
@@ -111,7 +117,7 @@ export const CLOT_DEFAULTS = {
   potential: { alpha: 0.01, bandwidth: 'auto', condBandwidth: 'auto', cap: 128 } as Omit<PotentialSettings, 'enabled'>,
   metric: { width: 32, lr: 5e-3, stepsPerRound: 30 } as Omit<MetricSettings, 'kind'>,
   spline: { form: 'same', pretrainSteps: 60, refitSteps: 20, width: 128, lr: 3e-3, batch: 256, nodes: 15, points: 20 } as SplineSettings,
-  couplings: { cap: 256, rounds: 1 } as CouplingSettings,
+  couplings: { cap: 256, minibatches: 8, rounds: 1 } as CouplingSettings,
   maps: { steps: 600, lr: 1e-2, hidden: [64, 64, 64, 64], batch: 256 } as MapSettings,
 };
 
@@ -152,10 +158,23 @@ function positive(value: number, name: string): void {
 }
 
 /**
+ * Largest D at which the learned-metric presets (full, k-theta) direct their eigenvalue budget with
+ * Givens rotations (`eigen-budget`, the paper's form); above it they use Householder reflections
+ * (`householder`: the same budget, cost linear in D). The two matched within seed noise at D = 2 and
+ * 3 on the benchmarks (README, "Many outputs"), and Givens costs D(D−1)/2 sequential rotations.
+ */
+export const GIVENS_DEFAULT_MAX_DIM = 3;
+
+/** The metric a preset uses in D output dimensions (when the options do not name one). */
+export function presetMetric(kind: MetricKind, dim: number): MetricKind {
+  return kind === 'eigen-budget' && dim > GIVENS_DEFAULT_MAX_DIM ? 'householder' : kind;
+}
+
+/**
  * Merge options over the defaults and the preset, checking every value; bandwidths left `auto`
  * are computed by `autoBandwidths` (on standardised anchor data).
  */
-export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
+export function resolveClotOptions(options: ClotOptions, dim: number, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
   for (const key of Object.keys(options)) {
     if (!TOP_LEVEL.has(key)) {
       const hint = key === 'equalSpacing' ? ' (CLOT answers inside each interval by its own position; equal spacing applies to the time-based baselines direct, cfm and mfm)' : '';
@@ -167,7 +186,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   if (!base) throw new Error(`unknown preset ${shown(preset)} (expected one of ${CLOT_PRESETS.join(', ')})`);
   const defaults = {
     potential: { enabled: base.potential, ...CLOT_DEFAULTS.potential },
-    metric: { kind: base.metric, ...CLOT_DEFAULTS.metric },
+    metric: { kind: presetMetric(base.metric, dim), ...CLOT_DEFAULTS.metric },
     spline: CLOT_DEFAULTS.spline,
     couplings: CLOT_DEFAULTS.couplings,
     maps: CLOT_DEFAULTS.maps,
@@ -185,7 +204,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   if (!['paper', 'reference', 'same'].includes(spline.form)) throw new Error(`unknown spline.form ${shown(spline.form)} (expected paper, reference or same)`);
   if (typeof potential.enabled !== 'boolean') throw new Error('CLOT option potential.enabled must be true or false');
   if (!(Number.isFinite(potential.alpha) && potential.alpha >= 0)) throw new Error(`CLOT option potential.alpha must be ≥ 0, got ${shown(potential.alpha)}`);
-  if (!['euclidean', 'fixed-eigen', 'eigen-budget'].includes(metric.kind)) throw new Error(`unknown metric ${shown(metric.kind)} (expected euclidean, fixed-eigen or eigen-budget)`);
+  if (!METRIC_KINDS.includes(metric.kind)) throw new Error(`unknown metric ${shown(metric.kind)} (expected ${METRIC_KINDS.join(', ')})`);
   integer(potential.cap, 'potential.cap', 1, MAX.cap);
   integer(metric.width, 'metric.width', 1, MAX.width);
   positive(metric.lr, 'metric.lr');
@@ -198,6 +217,7 @@ export function resolveClotOptions(options: ClotOptions, autoBandwidths: () => {
   positive(spline.lr, 'spline.lr');
   integer(couplings.cap, 'couplings.cap', 1, MAX.cap);
   integer(couplings.rounds, 'couplings.rounds', 1);
+  integer(couplings.minibatches, 'couplings.minibatches', 1, MAX.cap);
   integer(maps.steps, 'maps.steps', 0);
   integer(maps.batch, 'maps.batch', 1, MAX.cap);
   positive(maps.lr, 'maps.lr');

@@ -1,0 +1,223 @@
+/**
+ * Scaling benchmark (`npm run bench:scale`): the default CLOT fit on the synthetic scale family
+ * (src/bench/scale-family.ts) across output dimensions and row counts. For every configuration:
+ * fit seconds (wall and CPU: the CPU time is what a shared machine does not inflate), peak resident
+ * memory, how many rows each training phase used, and the held-out W2² (exact OT per class against
+ * fresh true rows, mean over classes and held-out λ) beside copy-the-first-anchor, OT displacement
+ * interpolation and the noise floor (a second fresh true draw). Prints JSON, then a table on stderr.
+ *
+ *   node dist/bench/scale-bench.js [--dims 2,8,32,128] [--rows 1000] [--row-sweep 1000,4000,16000,64000]
+ *     [--classes 4] [--seeds 0] [--test-per-class 250] [--fit '{"metric":{"kind":"householder"}}'] [--out file.json]
+ *
+ * `--dims` fits each D at `--rows` rows per anchor; `--row-sweep` fits D = 2 at each row count.
+ * Either may be empty (`--dims ''`).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { initEngine, backendName } from '../engine/index.js';
+import { anchorDataset, levelIndex, type Dataset } from '../data/index.js';
+import { fitClot, type ClotOptions } from '../surrogate/index.js';
+import { displacementInterpolation, perClassW2 } from '../eval/index.js';
+import { RssSampler } from './run.js';
+import { SCALE_HELD_OUT, scaleFamilyDataset, scaleFamilyTruth } from './scale-family.js';
+
+interface Options {
+  dims: number[];
+  rows: number;
+  rowSweep: number[];
+  classes: number;
+  seeds: number[];
+  testPerClass: number;
+  fit: Record<string, unknown>;
+  out: string | null;
+}
+
+function intList(value: string | undefined, key: string): number[] {
+  if (value === undefined) throw new Error(`${key} expects a comma-separated list`);
+  if (value.trim() === '') return [];
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (parts.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`${key} expects non-negative integers, got '${value}'`);
+  return parts;
+}
+
+export function parseScaleArgs(argv: string[]): Options {
+  const out: Options = { dims: [2, 8, 32, 128], rows: 1000, rowSweep: [1000, 4000, 16000, 64000], classes: 4, seeds: [0], testPerClass: 250, fit: {}, out: null };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i];
+    const value = argv[i + 1];
+    const positive = () => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${key} expects a positive integer, got '${value}'`);
+      return n;
+    };
+    if (key === '--dims') out.dims = intList(value, key);
+    else if (key === '--rows') out.rows = positive();
+    else if (key === '--row-sweep') out.rowSweep = intList(value, key);
+    else if (key === '--classes') out.classes = positive();
+    else if (key === '--seeds') out.seeds = intList(value, key);
+    else if (key === '--test-per-class') out.testPerClass = positive();
+    else if (key === '--out') out.out = value;
+    else if (key === '--fit') {
+      try {
+        out.fit = JSON.parse(value);
+      } catch (err) {
+        throw new Error(`--fit expects a JSON object (${(err as Error).message})`);
+      }
+    } else throw new Error(`unknown option '${key}' (expected --dims, --rows, --row-sweep, --classes, --seeds, --test-per-class, --fit, --out)`);
+  }
+  if (out.seeds.length === 0) throw new Error('--seeds: give at least one seed');
+  return out;
+}
+
+/** The first `perClass` rows of every class (rows of width D + 1, class id last). */
+function firstPerClass(rows: Float32Array, dim: number, classes: number, perClass: number): Float32Array {
+  const width = dim + 1;
+  const taken = new Array(classes).fill(0);
+  const keep: number[] = [];
+  for (let r = 0; r < rows.length / width; r++) {
+    const c = rows[r * width + dim];
+    if (taken[c] < perClass) {
+      taken[c]++;
+      keep.push(r);
+    }
+  }
+  const out = new Float32Array(keep.length * width);
+  keep.forEach((r, i) => out.set(rows.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}
+
+/** Rows per class and anchor the displacement-interpolation reference matches exactly. */
+const DISPLACEMENT_ROWS = 2000;
+
+/** The dataset with each level cut to its first `perClass` rows of every class. */
+function capPerClass(ds: Dataset, perClass: number): Dataset {
+  return { ...ds, data: ds.data.map((rows) => firstPerClass(rows, ds.dim, ds.classes, perClass)) };
+}
+
+export interface ScaleRun {
+  dim: number;
+  rows: number;
+  seed: number;
+  fitSeconds: number;
+  fitCpuSeconds: number;
+  peakRssMB: number;
+  /** Load average (1 min) when the fit started and ended. */
+  load: [number, number];
+  /** Mean held-out W2² per method, and per held-out λ. */
+  w2: Record<string, number>;
+  w2PerLevel: Record<string, number[]>;
+  rowsUsed: unknown;
+}
+
+async function runOne(dim: number, rows: number, seed: number, o: Options): Promise<ScaleRun> {
+  const full: Dataset = scaleFamilyDataset({ dim, rows, classes: o.classes, seed });
+  const train = anchorDataset(full);
+  const levels = [...SCALE_HELD_OUT];
+  const tpc = o.testPerClass;
+  const truth = levels.map((l) => scaleFamilyTruth(dim, o.classes, l, tpc, 1000 + seed));
+  const floor = levels.map((l) => scaleFamilyTruth(dim, o.classes, l, tpc, 2000 + seed));
+  const inputs = firstPerClass(full.data[levelIndex(full, 0)], dim, o.classes, tpc);
+  const rss = new RssSampler().start();
+  const load0 = os.loadavg()[0];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const model = await fitClot(train, { ...(o.fit as ClotOptions), seed, onProgress: () => rss.sample() });
+  const fitSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const load1 = os.loadavg()[0];
+  try {
+    const predictions: Record<string, Float32Array[]> = {
+      clot: levels.map((l) => model.sample(inputs, l)),
+      'copy-first-anchor': levels.map(() => inputs),
+      // Exact OT on at most DISPLACEMENT_ROWS rows per class and anchor (an n × n cost matrix each).
+      'displacement-interpolation': displacementInterpolation(capPerClass(train, DISPLACEMENT_ROWS), levels).map((p) => firstPerClass(p, dim, o.classes, tpc)),
+      'true-samples': floor,
+    };
+    const w2PerLevel: Record<string, number[]> = {};
+    const w2: Record<string, number> = {};
+    for (const [name, preds] of Object.entries(predictions)) {
+      w2PerLevel[name] = preds.map((p, i) => perClassW2(p, truth[i], dim));
+      w2[name] = w2PerLevel[name].reduce((a, b) => a + b, 0) / levels.length;
+    }
+    return {
+      dim,
+      rows: train.data[0].length / (dim + 1),
+      seed,
+      fitSeconds,
+      fitCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      peakRssMB: rss.stop(),
+      load: [load0, load1],
+      w2,
+      w2PerLevel,
+      rowsUsed: model.info.training?.rows ?? null,
+    };
+  } finally {
+    rss.stop();
+    model.dispose();
+  }
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3));
+
+/** The runs as a plain-text table (one line per configuration and seed). */
+export function scaleTable(runs: ScaleRun[]): string {
+  const head = ['D', 'rows/anchor', 'seed', 'fit s', 'fit CPU s', 'load', 'peak RSS MB', 'W2² CLOT', 'copy-first', 'displacement', 'floor'];
+  const lines = runs.map((r) => [
+    String(r.dim),
+    String(r.rows),
+    String(r.seed),
+    fmt(r.fitSeconds),
+    fmt(r.fitCpuSeconds),
+    r.load.map((l) => l.toFixed(1)).join('–'),
+    String(Math.round(r.peakRssMB)),
+    fmt(r.w2.clot),
+    fmt(r.w2['copy-first-anchor']),
+    fmt(r.w2['displacement-interpolation']),
+    fmt(r.w2['true-samples']),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [row(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(row)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseScaleArgs(process.argv.slice(2));
+  await initEngine({ quiet: true });
+  const configs = [...o.dims.map((d) => ({ dim: d, rows: o.rows })), ...o.rowSweep.map((n) => ({ dim: 2, rows: n }))];
+  const runs: ScaleRun[] = [];
+  for (const { dim, rows } of configs) {
+    for (const seed of o.seeds) {
+      process.stderr.write(`bench:scale · D = ${dim} · ${rows} rows/anchor · seed ${seed}: fitting…\n`);
+      const run = await runOne(dim, rows, seed, o);
+      process.stderr.write(`  fit ${run.fitSeconds.toFixed(1)} s (CPU ${run.fitCpuSeconds.toFixed(1)} s, load ${run.load.map((l) => l.toFixed(1)).join('–')}), W2² CLOT ${fmt(run.w2.clot)}, displacement ${fmt(run.w2['displacement-interpolation'])}, floor ${fmt(run.w2['true-samples'])}\n`);
+      runs.push(run);
+    }
+  }
+  const report = {
+    benchmark: 'scale',
+    backend: backendName(),
+    node: process.version,
+    cpus: os.cpus().length,
+    family: 'scale-family (src/bench/scale-family.ts): anchors λ = 0, 0.5, 1; held out λ = 0.25, 0.75',
+    classes: o.classes,
+    testPerClass: o.testPerClass,
+    fit: o.fit,
+    statistic: 'W2²: exact OT cost per class vs fresh true rows (testPerClass per class), mean over classes and held-out λ',
+    runs,
+  };
+  const text = JSON.stringify(report, null, 2);
+  if (o.out) {
+    const tmp = `${o.out}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, text + '\n');
+    fs.renameSync(tmp, o.out);
+  }
+  process.stdout.write(text + '\n');
+  process.stderr.write('\n' + scaleTable(runs) + '\n');
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  main().catch((err: Error) => {
+    process.stderr.write(`hti: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -243,6 +243,60 @@ function runSteps(opt: Adam, x0: number[], grads: number[][]): { xs: number[][];
   return { xs, norms };
 }
 
+describe('matMul gradient (explicit transposes, then untransposed products)', () => {
+  // L = Σ W ⊙ (op(A)·op(B)) for a fixed weight W: dL/dop(A) = W·op(B)ᵀ and dL/dop(B) = op(A)ᵀ·W,
+  // transposed back when the operand entered transposed. Checked in float64 against every flag pair
+  // and a batch of matrices.
+  const at = (m: Float64Array, cols: number, i: number, j: number) => m[i * cols + j];
+  const product = (x: Float64Array, y: Float64Array, n: number, k: number, m: number) => {
+    const out = new Float64Array(n * m);
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (let l = 0; l < k; l++) out[i * m + j] += at(x, k, i, l) * at(y, m, l, j);
+    return out;
+  };
+  const transpose = (x: Float64Array, rows: number, cols: number) => {
+    const out = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j];
+    return out;
+  };
+  for (const [ta, tb] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
+    it(`transposeA ${ta}, transposeB ${tb}, batch of 2`, () => {
+      const rng = new Rng(7);
+      const [batch, n, k, m] = [2, 3, 4, 5];
+      const aShape = ta ? [k, n] : [n, k];
+      const bShape = tb ? [m, k] : [k, m];
+      const a = rng.normals(batch * n * k);
+      const b = rng.normals(batch * k * m);
+      const w = rng.normals(batch * n * m);
+      const [ga, gb] = tf.tidy(() => {
+        const wt = tf.tensor3d(w, [batch, n, m]);
+        const grads = tf.grads((x: Tensor, y: Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), wt)));
+        return grads([tf.tensor3d(a, [batch, ...aShape] as [number, number, number]), tf.tensor3d(b, [batch, ...bShape] as [number, number, number])]);
+      });
+      const gaV = ga.dataSync();
+      const gbV = gb.dataSync();
+      for (let s = 0; s < batch; s++) {
+        const aS = Float64Array.from(a.subarray(s * n * k, (s + 1) * n * k));
+        const bS = Float64Array.from(b.subarray(s * k * m, (s + 1) * k * m));
+        const wS = Float64Array.from(w.subarray(s * n * m, (s + 1) * n * m));
+        const opA = ta ? transpose(aS, k, n) : aS; // [n, k]
+        const opB = tb ? transpose(bS, m, k) : bS; // [k, m]
+        const dOpA = product(wS, transpose(opB, k, m), n, m, k); // [n, k]
+        const dOpB = product(transpose(opA, n, k), wS, k, n, m); // [k, m]
+        const dA = ta ? transpose(dOpA, n, k) : dOpA;
+        const dB = tb ? transpose(dOpB, k, m) : dOpB;
+        dA.forEach((v, i) => expect(gaV[s * n * k + i]).toBeCloseTo(v, 4));
+        dB.forEach((v, i) => expect(gbV[s * k * m + i]).toBeCloseTo(v, 4));
+      }
+      tf.dispose([ga, gb]);
+    });
+  }
+});
+
 describe('Adam / AdamW against hand-computed steps', () => {
   // Reference values from the update rule, in float64:
   // m = β1 m + (1-β1) g, v = β2 v + (1-β2) g², x -= lr (m/(1-β1^t)) / (sqrt(v/(1-β2^t)) + ε) [+ lr wd x for AdamW].

@@ -12,7 +12,7 @@ import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
 import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_DEFAULTS, CLOT_PRESETS, GIVENS_DEFAULT_MAX_DIM, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, COUPLING_FULL_CAP_MAX_DIM, COUPLING_MIN_CAP, GIVENS_DEFAULT_MAX_DIM, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
@@ -361,8 +361,8 @@ export function registerFit(program: Command): void {
     .option('--seed <n>', 'seed of every random choice (default 0)', seed)
     .option('--equal-spacing', 'baselines: anchor times k/K (as the reference code) instead of the real λ spacing')
     .option('--batch-size <n>', `samples per training step (CLOT: pairs per spline, metric and map step; default ${CLOT_DEFAULTS.maps.batch})`, positiveInt)
-    .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap})`, positiveInt)
-    .option('--coupling-minibatches <n>', `CLOT: disjoint minibatches of --coupling-cap rows per class or condition group in the couplings the maps are fitted to (default ${CLOT_DEFAULTS.couplings.minibatches})`, positiveInt)
+    .option('--coupling-cap <n>', `CLOT: samples per class or condition group in one exact coupling (default ${CLOT_DEFAULTS.couplings.cap} up to D = ${COUPLING_FULL_CAP_MAX_DIM}, shrinking as 1/D above, never below ${COUPLING_MIN_CAP})`, positiveInt)
+    .option('--coupling-minibatches <n>', `CLOT: disjoint minibatches of --coupling-cap rows per class or condition group in the couplings the maps are fitted to (default ${CLOT_DEFAULTS.couplings.minibatches}; above D = ${COUPLING_FULL_CAP_MAX_DIM}, as many as keep ${CLOT_DEFAULTS.couplings.cap * CLOT_DEFAULTS.couplings.minibatches} rows per group)`, positiveInt)
     .option('--coupling-rounds <n>', `CLOT, learned metrics: rounds of couplings → metric steps → spline refit (default ${CLOT_DEFAULTS.couplings.rounds})`, positiveInt)
     .option('--metric-steps <n>', `CLOT, learned metrics: metric steps per coupling round (default ${CLOT_DEFAULTS.metric.stepsPerRound})`, nonNegativeInt)
     .option('--map-steps <n>', `CLOT: regression steps fitting the maps to the couplings (default ${CLOT_DEFAULTS.maps.steps})`, nonNegativeInt)

@@ -33,6 +33,41 @@ async function registerGradients(): Promise<void> {
   }
 }
 
+/** The tensor with its last two axes swapped (a batch of matrices transposed). */
+function swapLastTwo(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  perm[t.rank - 2] = t.rank - 1;
+  perm[t.rank - 1] = t.rank - 2;
+  return tf.transpose(t, perm);
+}
+
+/** a·b with either operand transposed first, then one untransposed product. */
+function productOf(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
+  return tf.matMul(transposeA ? swapLastTwo(a) : a, transposeB ? swapLastTwo(b) : b);
+}
+
+/**
+ * tfjs's own matMul gradient multiplies with a transpose flag set (dA = dY·Bᵀ, dB = Aᵀ·dY), and the
+ * wasm backend runs a flagged product about ten times slower than an explicit transpose followed by
+ * an untransposed product (only the latter takes its packed fast path; `npm run bench:lagrangian`
+ * and the README's "Engine" notes). The same mathematics, for every backward pass of every network.
+ */
+function registerFastMatMulGradient(): void {
+  tf.registerGradient({
+    kernelName: tf.BatchMatMul,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, saved, attrs) => {
+      const g = dy as tf.Tensor;
+      const [a, b] = saved;
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (!transposeA && !transposeB) return { a: () => productOf(g, b, false, true), b: () => productOf(a, g, true, false) };
+      if (!transposeA && transposeB) return { a: () => productOf(g, b, false, false), b: () => productOf(g, a, true, false) };
+      if (transposeA && !transposeB) return { a: () => productOf(b, g, false, true), b: () => productOf(a, g, false, false) };
+      return { a: () => productOf(b, g, true, true), b: () => productOf(g, a, true, true) };
+    },
+  });
+}
+
 /** Directory holding the .wasm binaries that ship inside @tensorflow/tfjs-backend-wasm. */
 function wasmDirectory(): string {
   const require = createRequire(import.meta.url);
@@ -49,6 +84,7 @@ export function initEngine(options: { quiet?: boolean } = {}): Promise<BackendNa
   if (ready) return ready;
   ready = (async () => {
     await registerGradients();
+    registerFastMatMulGradient();
     const forced = process.env.HTI_BACKEND;
     if (forced !== 'cpu') {
       try {

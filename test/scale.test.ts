@@ -43,6 +43,9 @@ describe('scale family', () => {
     expect(o.fit).toEqual({ maps: { steps: 5 } });
     expect(() => parseScaleArgs(['--rows', '0'])).toThrow(/positive integer/);
     expect(() => parseScaleArgs(['--bogus', '1'])).toThrow(/unknown option '--bogus'/);
+    expect(o.select).toBe('none');
+    expect(parseScaleArgs(['--select', 'auto']).select).toBe('auto');
+    expect(() => parseScaleArgs(['--select', 'best'])).toThrow(/--select expects one of auto, none/);
     const run: ScaleRun = {
       dim: 2,
       rows: 1000,
@@ -51,13 +54,17 @@ describe('scale family', () => {
       fitCpuSeconds: 30,
       peakRssMB: 300,
       load: [1, 2],
+      chosen: null,
       w2: { clot: 0.1, 'copy-first-anchor': 1, 'displacement-interpolation': 0.2, 'true-samples': 0.05 },
+      w2Unseen: { clot: 0.12, 'copy-first-anchor': 1.5, 'displacement-interpolation': 0.25, 'true-samples': 0.06 },
       w2PerLevel: {},
       rowsUsed: null,
     };
     const table = scaleTable([run, { ...run, dim: 128 }]).split('\n');
     expect(table.length).toBe(4);
     expect(table[3]).toMatch(/^\| 128 /);
+    expect(table[2]).toContain('0.100 / 0.120');
+    expect(table[3]).toMatch(/\| — +\|/);
   });
 });
 

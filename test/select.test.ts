@@ -3,7 +3,7 @@ import { initEngine, Rng } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { levelIndex } from '../src/data/dataset.js';
 import { linearInterpolation, copyFirstAnchor, mse } from '../src/eval/index.js';
-import { heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, fitSelected, type Candidate } from '../src/methods/index.js';
+import { chooseCandidate, heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, fitSelected, RANK_TIE_MARGIN, type Candidate } from '../src/methods/index.js';
 import { TimeWarp, type ClotOptions, type ClotSurrogate } from '../src/surrogate/index.js';
 
 /** Small schedules so that each candidate fits in seconds. */
@@ -62,6 +62,19 @@ describe('held-out information', () => {
     expect(h.train.levels).toEqual([0, 0.5, 1]);
     expect(heldOutFor(noVal, [0, 0.5, 1]).levels).toEqual([0.5]);
     expect(heldOutFor(noVal).kind).toBe('none');
+  });
+});
+
+describe('choosing among ranked candidates', () => {
+  it('takes the lowest rank, and straight when it lies within the tie margin of it', () => {
+    const r = (name: string, rank: number) => ({ name, rank });
+    expect(chooseCandidate([r('paper', 0.3), r('paper-strong-potential', 0.2), r('straight', 0.5)])).toBe(1);
+    expect(chooseCandidate([r('paper', 0.3), r('paper-strong-potential', 0.271), r('straight', 0.275)])).toBe(2);
+    const edge = 0.2 * (1 + RANK_TIE_MARGIN);
+    expect(chooseCandidate([r('paper', 0.2), r('straight', edge * 1.001)])).toBe(0);
+    expect(chooseCandidate([r('paper', 0.2), r('straight', edge * 0.999)])).toBe(1);
+    expect(chooseCandidate([r('paper', 0.3), r('reference-dwelling', 0.29)])).toBe(1);
+    expect(() => chooseCandidate([])).toThrow(/no candidate/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark of the Lagrangian hot path (issue 3): milliseconds per action + gradient
  * evaluation for a batch of B = 256 spline paths of S = 20 points, per metric, D = 2 and 3, with and
- * without the density potential; and per metric-parameter gradient. Prints one JSON object.
+ * without the density potential; per metric-parameter gradient; and what a transpose flag costs the
+ * engine's matrix products (`transposeFlags`). Prints one JSON object.
  *
  *   node dist/bench/lagrangian-bench.js [--runs 10] [--warmup 2] [--batch 256] [--width 32]
  */
@@ -160,9 +161,33 @@ function benchCase(kind: MetricKind, dim: number, pot: PotentialCase | null, opt
   };
 }
 
+/**
+ * Why the engine routes matMul gradients through explicit transposes: the wasm backend's product
+ * with a transpose flag set against an explicit transpose followed by a plain product, at the
+ * shapes of a spline-network layer's backward pass (B·S rows of width 128).
+ */
+function transposeFlagCost(opts: Options) {
+  const rows = opts.batch * (POINTS - 1);
+  const rng = new Rng(3);
+  const g = tf.tensor2d(rng.normals(rows * 128), [rows, 128]);
+  const h = tf.tensor2d(rng.normals(rows * 128), [rows, 128]);
+  const w = tf.tensor2d(rng.normals(128 * 128), [128, 128]);
+  const run = (f: () => tf.Tensor) => timeMs(() => tf.tidy(() => tf.sum(f()).dataSync()), opts.runs, opts.warmup);
+  const out = {
+    shape: `[${rows}, 128] against [128, 128]`,
+    inputGradFlaggedMs: round(run(() => tf.matMul(g, w, false, true)).median),
+    inputGradExplicitMs: round(run(() => tf.matMul(g, tf.transpose(w))).median),
+    weightGradFlaggedMs: round(run(() => tf.matMul(h, g, true, false)).median),
+    weightGradExplicitMs: round(run(() => tf.matMul(tf.transpose(h), g)).median),
+  };
+  tf.dispose([g, h, w]);
+  return out;
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   await initEngine();
+  const transposeFlags = transposeFlagCost(opts);
   const results = [];
   for (const dim of [2, 3]) {
     for (const kind of ['euclidean', 'fixed-eigen', 'eigen-budget', 'householder'] as MetricKind[]) {
@@ -180,6 +205,7 @@ async function main(): Promise<void> {
     metricWidth: opts.width,
     actionForm: opts.form,
     statistic: `ms per evaluation: median (and min) of ${opts.runs} runs after ${opts.warmup} warm-up; referencesMs: one build of the batch's potential references`,
+    transposeFlags,
     results,
   };
   process.stdout.write(JSON.stringify(report, null, 2) + '\n');

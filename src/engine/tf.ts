@@ -49,8 +49,8 @@ function productOf(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: 
 /**
  * tfjs's own matMul gradient multiplies with a transpose flag set (dA = dY·Bᵀ, dB = Aᵀ·dY), and the
  * wasm backend runs a flagged product about ten times slower than an explicit transpose followed by
- * an untransposed product (only the latter takes its packed fast path; `npm run bench:lagrangian`
- * and the README's "Engine" notes). The same mathematics, for every backward pass of every network.
+ * an untransposed product (`npm run bench:lagrangian`, `transposeFlags`; README, "Engine"). The same
+ * mathematics, for every backward pass of every network.
  */
 function registerFastMatMulGradient(): void {
   tf.registerGradient({

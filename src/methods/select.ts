@@ -60,6 +60,27 @@ export function validationRank(calibrated: number[], leaveOneOut: number[]): num
   return Math.sqrt(mean(calibrated) * mean(leaveOneOut));
 }
 
+/**
+ * Rank differences this small are run-to-run noise: on quantile3, float round-off alone (a change in
+ * summation order) swapped paper-strong-potential (0.271) and straight (0.275), whose scored levels
+ * differ by 2.5×. Within this margin of the best rank the simplest candidate is kept.
+ */
+export const RANK_TIE_MARGIN = 0.05;
+/** The candidate kept on near-ties: no learned metric, no potential, the fewest assumptions. */
+export const SIMPLEST_CANDIDATE = 'straight';
+
+/**
+ * Index of the chosen result: the lowest rank, unless SIMPLEST_CANDIDATE is among the results and
+ * its rank lies within RANK_TIE_MARGIN (relative) of the lowest.
+ */
+export function chooseCandidate(results: Pick<CandidateResult, 'name' | 'rank'>[]): number {
+  if (results.length === 0) throw new Error('no candidate results to choose from');
+  const best = results.reduce((b, r, i) => (r.rank < results[b].rank ? i : b), 0);
+  const simplest = results.findIndex((r) => r.name === SIMPLEST_CANDIDATE);
+  if (simplest >= 0 && results[simplest].rank <= results[best].rank * (1 + RANK_TIE_MARGIN)) return simplest;
+  return best;
+}
+
 export interface CandidateResult {
   name: string;
   /** The settings fitted (candidate settings under the user's options). */
@@ -255,7 +276,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
       options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (calibrated on each level itself ${fmt(mean(r.calibratedScores))}, linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
       return r;
     });
-    const best = results.reduce((b, r, i) => (r.rank < results[b].rank ? i : b), 0);
+    const best = chooseCandidate(results);
     const winner = jobs[best];
     let model: ClotSurrogate;
     if (held.kind === 'validation') {

@@ -1,4 +1,4 @@
-export { tf, initEngine, backendName, toFloat32, lastAxisColumns, logSumExpLastAxis, sumLastAxis } from './tf.js';
+export { tf, initEngine, backendName, ENGINE_REVISION, toFloat32, lastAxisColumns, logSumExpLastAxis, sumLastAxis } from './tf.js';
 export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Scalar, Variable, BackendName } from './tf.js';
 export { Rng } from './rng.js';
 export { ParamStore } from './params.js';

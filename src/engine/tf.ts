@@ -107,6 +107,13 @@ export function initEngine(options: { quiet?: boolean } = {}): Promise<BackendNa
   return ready;
 }
 
+/**
+ * Revision of the engine's arithmetic: bumped when a change alters the bits a training run produces
+ * on the same backend (2: the matMul gradient through explicit transposes). Cached artefacts trained
+ * by the engine (generated families) record it and are rebuilt when it changes.
+ */
+export const ENGINE_REVISION = 2;
+
 export function backendName(): string {
   return tf.getBackend();
 }

@@ -1,14 +1,14 @@
 /**
  * Generated families live in a cache folder (never committed): `<dir>/<family>-<size>-seed<seed>.npy`
  * and its `.json` sidecar. A cached family is reused while its sidecar names the current generator
- * version, settings and tfjs backend; otherwise it is trained again. Files are written atomically, so a
+ * version, settings, tfjs backend and engine revision; otherwise it is trained again. Files are written atomically, so a
  * concurrent reader sees the old pair or the new one. Families sharing a generator (quantile and
  * quantile3) are written together from one training run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeNpy, loadDataset, readNpy, writeFileAtomic, type Dataset } from '../data/index.js';
-import { backendName, initEngine } from '../engine/index.js';
+import { backendName, ENGINE_REVISION, initEngine } from '../engine/index.js';
 import { familyDataset, familySidecar, generateLevels, SIDECAR_FORMAT, type FamilySidecar, type FamilySize, type FamilySpec, type GeneratedLevels } from './family.js';
 import { FAMILIES } from './registry.js';
 
@@ -49,7 +49,7 @@ function currentSidecar(spec: FamilySpec, files: FamilyFiles, backend: string): 
     return null;
   }
   const f = side.family;
-  if (!f || f.generator !== spec.generator.id || f.version !== spec.generator.version || f.backend !== backend) return null;
+  if (!f || f.generator !== spec.generator.id || f.version !== spec.generator.version || f.backend !== backend || f.engine !== ENGINE_REVISION) return null;
   if (JSON.stringify(f.settings) !== JSON.stringify(spec.generator.settings(f.size))) return null;
   if (side.floor && !fs.existsSync(files.floor)) return null;
   return side;

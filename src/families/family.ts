@@ -8,7 +8,7 @@
  * test). Several families may share one generator (the quantile family with two or three anchors).
  */
 import type { Dataset } from '../data/dataset.js';
-import { backendName, Rng } from '../engine/index.js';
+import { backendName, ENGINE_REVISION, Rng } from '../engine/index.js';
 import { trivialReferences } from '../eval/references.js';
 
 export const FAMILY_SIZES = ['small', 'full'] as const;
@@ -99,6 +99,8 @@ export interface FamilySidecar {
     seed: number;
     /** tfjs backend the networks were trained on (bytes differ between backends). */
     backend: string;
+    /** The engine's arithmetic revision (ENGINE_REVISION) they were trained with. */
+    engine: number;
     hyperparameterName: string;
     description: string;
     split: string;
@@ -179,6 +181,7 @@ export function familySidecar(spec: FamilySpec, ds: Dataset, generated: Generate
       size,
       seed,
       backend: backendName(),
+      engine: ENGINE_REVISION,
       hyperparameterName: g.hyperparameter,
       description: g.description,
       split: spec.split,

@@ -94,13 +94,12 @@ export interface Colorbar {
   range: [number, number];
 }
 
-export interface ScatterOptions {
-  width?: number;
-  height?: number;
+/** What a figure shows around its plotted layers (one scatter, or a grid of panels). */
+interface FrameOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;
-  /** Data bounds; default: all layers' extent, padded 5%. */
+  /** Data bounds; default: the extent of every layer (of every panel), padded 5%. */
   bounds?: Bounds;
   /** Same units per pixel on both axes when the spans are comparable (default true). */
   equalAspect?: boolean;
@@ -108,23 +107,21 @@ export interface ScatterOptions {
   colorbar?: Colorbar;
 }
 
+export interface ScatterOptions extends FrameOptions {
+  width?: number;
+  height?: number;
+}
+
 export interface Panel {
   title?: string;
   layers: Layer[];
 }
 
-export interface PanelsOptions {
+/** A grid of panels sharing one frame: `bounds` applies to every panel. */
+export interface PanelsOptions extends FrameOptions {
   columns?: number;
   panelWidth?: number;
   panelHeight?: number;
-  title?: string;
-  xLabel?: string;
-  yLabel?: string;
-  /** One bounds for every panel (default: the union of all panels' extents). */
-  bounds?: Bounds;
-  equalAspect?: boolean;
-  legend?: LegendEntry[];
-  colorbar?: Colorbar;
 }
 
 const MARGIN = { left: 52, right: 12, top: 28, bottom: 42 };

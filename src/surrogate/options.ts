@@ -160,8 +160,9 @@ function positive(value: number, name: string): void {
 /**
  * Largest D at which the learned-metric presets (full, k-theta) direct their eigenvalue budget with
  * Givens rotations (`eigen-budget`, the paper's form); above it they use Householder reflections
- * (`householder`: the same budget, cost linear in D). The two matched within seed noise at D = 2 and
- * 3 on the benchmarks (README, "Many outputs"), and Givens costs D(D−1)/2 sequential rotations.
+ * (`householder`: the same budget, cost linear in D). At D = 2 and 3 Householder gained nothing on
+ * the benchmarks and lost on cancer_reward (README, "Many outputs, many rows"); above, Givens costs
+ * D(D−1)/2 sequential rotations.
  */
 export const GIVENS_DEFAULT_MAX_DIM = 3;
 

@@ -14,6 +14,7 @@ import { bundledDataDir, writeFileAtomic } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { CANDIDATES, chooseCandidate, heldOutFor, presetFor, runCandidate, validationRank, type CandidateJob } from '../methods/index.js';
 import { loadClot, readModelDir } from '../surrogate/index.js';
+import { markdownTable } from './table.js';
 import { getTask, isTaskName, TASK_NAMES, type TaskName } from './tasks.js';
 
 interface StudyOptions {
@@ -113,9 +114,7 @@ export function studyTable(rows: StudyRow[]): string {
     });
     return [task, validation, ...cells];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [row(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(row)].join('\n');
+  return markdownTable(head, lines);
 }
 
 async function main(): Promise<void> {

@@ -26,6 +26,7 @@ import { fitClot, type ClotOptions, type TrajectoryModel } from '../surrogate/in
 import { fitSelected, SELECT_MODES, type SelectMode } from '../methods/index.js';
 import { displacementInterpolation, perClassW2 } from '../eval/index.js';
 import { RssSampler } from './run.js';
+import { markdownTable } from './table.js';
 import { SCALE_HELD_OUT, scaleFamilyDataset, scaleFamilyTruth } from './scale-family.js';
 
 interface Options {
@@ -209,9 +210,7 @@ export function scaleTable(runs: ScaleRun[]): string {
     both(r, 'displacement-interpolation'),
     both(r, 'true-samples'),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [row(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(row)].join('\n');
+  return markdownTable(head, lines);
 }
 
 async function main(): Promise<void> {

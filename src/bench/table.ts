@@ -174,6 +174,13 @@ export function networkTrainingLine(t: TaskTable): string | null {
   return `network training s (what the surrogate saves): ${at}; ${all.length} networks ${total.toFixed(0)} s, ${perNet.toFixed(1)} s each${cpuText}${fitText}`;
 }
 
+/** A Markdown table with padded columns (benchmark scripts print it for the README). */
+export function markdownTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((l) => l[i].length)));
+  const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [row(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(row)].join('\n');
+}
+
 /** The text tables of one task: one table per metric. */
 export function formatTaskTable(t: TaskTable): string {
   const out: string[] = [];

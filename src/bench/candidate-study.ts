@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bundledDataDir, writeFileAtomic } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
-import { CANDIDATES, chooseCandidate, heldOutFor, presetFor, runCandidate, validationRank, type CandidateJob } from '../methods/index.js';
+import { CANDIDATES, chooseCandidate, heldOutFor, presetFor, runCandidate, type CandidateJob } from '../methods/index.js';
 import { loadClot, readModelDir } from '../surrogate/index.js';
 import { markdownTable } from './table.js';
 import { getTask, isTaskName, TASK_NAMES, type TaskName } from './tasks.js';
@@ -88,7 +88,7 @@ async function studyTask(name: TaskName, seed: number, staging: string): Promise
         calibrated: mean(r.calibratedScores),
         leaveOneOut: mean(r.scores),
         linear: mean(r.linearScores),
-        rank: validationRank(r.calibratedScores, r.scores),
+        rank: r.rank,
         scored: mean(scores),
         chosen: false,
         fitSeconds: r.fitSeconds,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { methodLabel } from '../src/methods/registry.js';
 import { mergeOptions } from '../src/surrogate/index.js';
-import { QUICK_CLOT, fitOptionsFor, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
+import { QUICK_CLOT, anchorsOnly, fitOptionsFor, runMethod, runReferences, runTask, type TaskResult } from '../src/bench/run.js';
 import { benchReport, buildTaskTable, formatTaskTable, summarize, tQuantile975 } from '../src/bench/table.js';
 import { CANCER_ACTION_NOISE, TASKS, getTask, jitterOutputs, twoFolds } from '../src/bench/tasks.js';
 import { semicircleDataset } from '../src/bench/semicircles.js';
@@ -152,7 +152,7 @@ describe('running methods', () => {
       select: 'none',
       fit: TINY,
       withModel: (model, r) => {
-        const table = buildTaskTable({ task: 'semicircles', levels: p.levels, seeds: [0], methods: [r], references: runReferences(p), details: {}, settings: 'defaults', select: 'none' });
+        const table = buildTaskTable({ task: 'semicircles', levels: p.levels, seeds: [0], methods: [r], references: runReferences(p), details: {}, settings: 'defaults', select: 'none', heldOut: 'validation' });
         svg = demoFigureSvg(model, p, table, 3);
       },
     });
@@ -193,6 +193,33 @@ describe('running methods', () => {
     }
     expect(run.perLevel).toHaveLength(4);
     for (const l of run.perLevel) expect(Number.isFinite(l.w2)).toBe(true);
+    // The table (and its JSON) says which candidate each fold kept.
+    const table = buildTaskTable({ task: 'dropout_2moons', levels: p.levels, seeds: [0], methods: [run], references: [], details: {}, settings: 'defaults', select: 'auto', heldOut: 'validation' });
+    expect(table.rows[0].selection!.map((f) => [f.heldOut, f.levels, f.scored])).toEqual([
+      ['validation', [0.1, 0.7], [0.3, 0.9]],
+      ['validation', [0.3, 0.9], [0.1, 0.7]],
+    ]);
+    const chosen = run.folds!.map((f) => f.selection.chosen);
+    expect(chosen.every((c) => c === 'a' || c === 'b')).toBe(true);
+    expect(formatTaskTable(table)).toContain(`full, candidate kept: seed 0, validation 0.1, 0.7: ${chosen[0]}; seed 0, validation 0.3, 0.9: ${chosen[1]}`);
+  });
+
+  it('with held-out anchors fits as hti fit does without validation levels: leaves out the interior anchor, scores every level in one fold', async () => {
+    const spec = TASKS.dropout_2moons;
+    const p = spec.prepare(0, { dataDir });
+    const only = anchorsOnly(p);
+    expect(only.selectionData.levels).toEqual([0, 0.5, 0.99]);
+    expect(only.folds).toEqual([{ validation: [] }]);
+    const candidates = [
+      { name: 'a', settings: { potential: { alpha: 0.05 } } },
+      { name: 'b', settings: { potential: { enabled: false } } },
+    ];
+    const run = await runMethod(spec, p, 'full', { seed: 0, heldOut: 'anchors', candidates, fit: mergeOptions(TINY, { maps: { steps: 5 }, couplings: { cap: 8 } }) });
+    expect(run.folds!.map((f) => [f.validation, f.scored])).toEqual([[[], [0.1, 0.3, 0.7, 0.9]]]);
+    expect(run.folds![0].selection.heldOut).toBe('left-out-anchors');
+    expect(run.folds![0].selection.levels).toEqual([0.5]);
+    expect(run.perLevel.map((l) => Number.isFinite(l.w2))).toEqual([true, true, true, true]);
+    await expect(runTask('dropout_2moons', ['direct'], { seeds: [0], heldOut: 'anchors', task: { dataDir } })).rejects.toThrow(/held-out anchors apply to CLOT with automatic selection/);
   });
 
   it('cancer_reward selects on its training states, with the anchors jittered as for training', () => {
@@ -238,6 +265,7 @@ describe('tables', () => {
     details: {},
     settings: 'defaults',
     select: 'auto',
+    heldOut: 'validation',
   };
 
   it('averages levels over seeds, summarises the level mean over seeds, places the paper figure', () => {

@@ -3,7 +3,7 @@ import { initEngine, Rng } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { levelIndex } from '../src/data/dataset.js';
 import { linearInterpolation, copyFirstAnchor, mse } from '../src/eval/index.js';
-import { chooseCandidate, heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, fitSelected, RANK_TIE_MARGIN, type Candidate } from '../src/methods/index.js';
+import { anchorSpans, chooseCandidate, heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, warpWithSpans, fitSelected, RANK_TIE_MARGIN, type Candidate } from '../src/methods/index.js';
 import { TimeWarp, type ClotOptions, type ClotSurrogate } from '../src/surrogate/index.js';
 
 /** Small schedules so that each candidate fits in seconds. */
@@ -105,6 +105,39 @@ describe('warp calibration pieces', () => {
     // A degenerate position carries no shape: the warp stays linear.
     const flat = warpFromLeftOutAnchors([0, 1, 2], [{ lambda: 1, k: 0, best: 1, s: 1, linearScore: 1, score: 1 }], [0, 2]);
     expect(flat.lambdas).toEqual([0, 1, 2]);
+  });
+
+  it('measures each interval by the transport distance between its anchors', () => {
+    // One class; anchor 1 is anchor 0 shifted by 1, anchor 2 by 3: exact OT moves every row by the shift.
+    const rng = new Rng(2);
+    const base = Array.from({ length: 40 }, () => [rng.normal(), rng.normal()]);
+    const at = (shift: number) => Float32Array.from(base.flatMap(([a, b]) => [a + shift, b, 0]));
+    const ds: Dataset = { levels: [0, 1, 2], data: [at(0), at(1), at(3)], dim: 2, cond: 1, categorical: true, classes: 1 };
+    const spans = anchorSpans(ds);
+    expect(spans[0]).toBeCloseTo(1, 5);
+    expect(spans[1]).toBeCloseTo(2, 5);
+    // Identical anchors give no scale to go by: equal spans.
+    expect(anchorSpans({ ...ds, data: [at(0), at(0), at(3)] })).toEqual([1, 1]);
+  });
+
+  it('shapes the warp between its knots by the spans: a far interval after a near one starts slowly', () => {
+    const anchors = [0, 1, 2];
+    const plain = { lambdas: [0, 0.5, 1, 2], progress: [0, 0.3, 1, 2] };
+    // One interval: nothing to weigh.
+    expect(warpWithSpans([0, 1], { lambdas: [0, 1], progress: [0, 1] }, [5])).toEqual({ lambdas: [0, 1], progress: [0, 1] });
+    // Equal spans: the added knots lie on the plain warp's own curve, the given knots are kept.
+    const same = warpWithSpans(anchors, plain, [2, 2]);
+    const w = new TimeWarp(anchors, plain);
+    same.lambdas.forEach((l, i) => expect(same.progress[i]).toBeCloseTo(w.progress(l), 12));
+    for (const [i, l] of plain.lambdas.entries()) expect(same.progress[same.lambdas.indexOf(l)]).toBe(plain.progress[i]);
+    // Spans 1 then 10 (closed form: the monotone cubic through (0, 0), (1, 1), (2, 11), in distance):
+    // at λ = 1.5, distance 4.415, i.e. 34% of the second interval; at λ = 0.5, 27% of the first.
+    const far = new TimeWarp(anchors, warpWithSpans(anchors, { lambdas: anchors, progress: [0, 1, 2] }, [1, 10]));
+    expect(far.progress(1.5)).toBeCloseTo(1 + (4.415 - 1) / 10, 2);
+    expect(far.progress(0.5)).toBeCloseTo(0.273, 2);
+    expect(far.position(1)).toEqual({ k: 1, s: 0 });
+    const grid = Array.from({ length: 41 }, (_, i) => far.progress(i / 20));
+    for (let i = 1; i < grid.length; i++) expect(grid[i]).toBeGreaterThanOrEqual(grid[i - 1]);
   });
 });
 

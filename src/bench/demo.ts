@@ -138,6 +138,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     details: prepared.details,
     settings: 'defaults',
     select: 'auto',
+    heldOut: 'validation',
   };
   let table: TaskTable | null = null;
   let png: Buffer | null = null;

@@ -6,6 +6,7 @@
 import { fitModel, BASELINES, isClotPreset } from '../methods/registry.js';
 import { fitSelected, type Candidate, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { initEngine } from '../engine/index.js';
+import { selectLevels } from '../data/index.js';
 import { CLOT_PRESETS, mergeOptions, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { getTask, type PreparedTask, type TaskName, type TaskOptions, type TaskSpec } from './tasks.js';
 
@@ -66,12 +67,22 @@ export class RssSampler {
 /** Which CLOT settings a benchmark fits: the CLI defaults (as `hti fit`), or the task's hand-set ones. */
 export type BenchSettings = 'defaults' | 'hand';
 
+/**
+ * What selection may hold out: the task's validation levels (its folds), or only its anchors, as
+ * `hti fit` does on data whose sidecar lists no validation levels (interior anchors left out with
+ * three or more anchors, else the defaults uncalibrated), scored on every held-out level.
+ */
+export type BenchHeldOut = 'validation' | 'anchors';
+export const BENCH_HELD_OUT: BenchHeldOut[] = ['validation', 'anchors'];
+
 export interface RunOptions {
   seed: number;
   /** CLOT: 'defaults' (what `hti fit` does, with automatic selection unless `select` is 'none') or 'hand'. */
   settings?: BenchSettings;
   /** CLOT with default settings: automatic selection on the task's folds ('auto', the default) or none. */
   select?: SelectMode;
+  /** With automatic selection: hold out the task's validation levels (default) or only its anchors. */
+  heldOut?: BenchHeldOut;
   /** Candidates for automatic selection (default: those of `hti fit`). */
   candidates?: Candidate[];
   /** Short schedules (QUICK_CLOT / QUICK_BASELINE) instead of the defaults. */
@@ -141,12 +152,13 @@ async function runSelected(prepared: PreparedTask, method: string, fitOptions: R
   const folds: NonNullable<MethodRun['folds']> = [];
   let fitSeconds = 0;
   let scoreSeconds = 0;
+  const { selectionData, folds: taskFolds } = options.heldOut === 'anchors' ? anchorsOnly(prepared) : prepared;
   try {
-    for (const fold of prepared.folds) {
+    for (const fold of taskFolds) {
       const scored = prepared.levels.flatMap((l, i) => (!fold.validation.includes(l) && perLevel[i] === undefined ? [i] : []));
       if (scored.length === 0) continue;
       const t0 = performance.now();
-      const { model, selection, report } = await fitSelected(method, { ...prepared.selectionData, validation: fold.validation }, {
+      const { model, selection, report } = await fitSelected(method, { ...selectionData, validation: fold.validation }, {
         fit: fitOptions,
         candidates: options.candidates,
         onProgress: (p) => {
@@ -176,6 +188,11 @@ async function runSelected(prepared: PreparedTask, method: string, fitOptions: R
   return { method, seed: prepared.seed, perLevel, fitSeconds: fitSeconds / folds.length, scoreSeconds, peakRssMB: rss.stop(), fitOptions, folds };
 }
 
+/** The task as data without validation levels: its anchors only, one fold that scores every level. */
+export function anchorsOnly(prepared: PreparedTask): Pick<PreparedTask, 'selectionData' | 'folds'> {
+  return { selectionData: selectLevels(prepared.selectionData, prepared.train.levels), folds: [{ validation: [] }] };
+}
+
 export interface ReferenceRun extends SeedScores {
   name: string;
   label: string;
@@ -199,6 +216,7 @@ export interface TaskResult {
   /** CLOT settings used: the defaults (with or without selection) or the task's hand-set ones. */
   settings: BenchSettings;
   select: SelectMode;
+  heldOut: BenchHeldOut;
   levels: number[];
   seeds: number[];
   methods: MethodRun[];
@@ -219,7 +237,10 @@ export async function runTask(name: TaskName, methods: string[], options: BenchO
   const spec = getTask(name);
   if (options.seeds.length === 0) throw new Error('no seeds given');
   for (const m of methods) fitOptionsFor(spec, m, { seed: 0 });
-  const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {}, settings: options.settings ?? 'defaults', select: options.select ?? 'auto' };
+  const result: TaskResult = { task: name, levels: [], seeds: options.seeds, methods: [], references: [], details: {}, settings: options.settings ?? 'defaults', select: options.select ?? 'auto', heldOut: options.heldOut ?? 'validation' };
+  if (result.heldOut === 'anchors' && !methods.some((m) => selects(m, options))) {
+    throw new Error('held-out anchors apply to CLOT with automatic selection (default settings, --select auto)');
+  }
   for (const seed of options.seeds) {
     await spec.ensure?.(seed, options.task, options.log);
     const prepared = spec.prepare(seed, options.task);
@@ -232,6 +253,7 @@ export async function runTask(name: TaskName, methods: string[], options: BenchO
         seed,
         settings: options.settings,
         select: options.select,
+        heldOut: options.heldOut,
         quick: options.quick,
         fit: options.fit,
         onProgress: options.onProgress?.(name, method, seed),

@@ -56,6 +56,20 @@ export interface TableRow {
   paper: Record<string, number>;
   fitSeconds?: number;
   peakRssMB?: number;
+  /** With automatic selection: per seed and fold, what was held out and which candidate was kept. */
+  selection?: SelectionFold[];
+}
+
+export interface SelectionFold {
+  seed: number;
+  /** The held-out information selection used (validation levels, left-out anchors, none) and its levels. */
+  heldOut: string;
+  levels: number[];
+  /** Candidate kept; null when selection fell back to the defaults. */
+  chosen: string | null;
+  /** Levels this fold scored. */
+  scored: number[];
+  fitSeconds: number;
 }
 
 export interface TaskTable {
@@ -97,6 +111,20 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return out;
 }
 
+function selectionFold(seed: number, f: NonNullable<MethodRun['folds']>[number]): SelectionFold {
+  return { seed, heldOut: f.selection.heldOut, levels: f.selection.levels, chosen: f.selection.chosen, scored: f.scored, fitSeconds: f.fitSeconds };
+}
+
+/** One line per method row with selection: which candidate each fold kept, on what held-out levels. */
+function selectionLine(r: TableRow): string | null {
+  if (!r.selection?.length) return null;
+  const folds = r.selection.map((f) => {
+    const held = f.heldOut === 'none' ? 'no held-out information' : `${f.heldOut} ${f.levels.join(', ')}`;
+    return `seed ${f.seed}, ${held}: ${f.chosen ?? 'the defaults'}`;
+  });
+  return `${r.name}, candidate kept: ${folds.join('; ')}`;
+}
+
 /** Aggregate a task's runs into its table (methods first, in run order, then references). */
 export function buildTaskTable(result: TaskResult): TaskTable {
   const spec = getTask(result.task);
@@ -115,6 +143,7 @@ export function buildTaskTable(result: TaskResult): TaskTable {
       paper,
       fitSeconds: mean(runs.map((r) => r.fitSeconds ?? NaN)),
       peakRssMB: Math.max(...runs.map((r) => r.peakRssMB ?? NaN)),
+      ...(runs.some((r) => r.folds) ? { selection: runs.flatMap((r) => (r.folds ?? []).map((f) => selectionFold(r.seed, f))) } : {}),
     });
   }
   for (const [name, runs] of groupBy<ReferenceRun>(result.references, (r) => r.name)) {
@@ -127,7 +156,7 @@ export function buildTaskTable(result: TaskResult): TaskTable {
     seeds: result.seeds,
     metrics: spec.metrics,
     clotSettings: result.settings === 'hand' ? flattenOptions(spec.hand as Record<string, unknown>) : {},
-    settings: result.settings === 'hand' ? 'hand' : result.select === 'auto' ? 'defaults, automatic selection' : 'defaults, no selection',
+    settings: result.settings === 'hand' ? 'hand' : result.select === 'auto' ? `defaults, automatic selection${result.heldOut === 'anchors' ? ' without validation levels' : ''}` : 'defaults, no selection',
     details: result.details,
     rows,
   };
@@ -202,6 +231,8 @@ export function formatTaskTable(t: TaskTable): string {
     ]);
     out.push(alignColumns([header, ...body], header.map((_, j) => j > 0)));
   }
+  const kept = t.rows.map(selectionLine).filter((l): l is string => l !== null);
+  if (kept.length) out.push('', ...kept);
   const training = networkTrainingLine(t);
   if (training) out.push('', training);
   const notes = t.rows.filter((r) => r.note);

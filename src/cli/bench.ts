@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { METHODS } from '../methods/registry.js';
 import { bundledDataDir, onFile, writeFileAtomic } from '../data/index.js';
-import { runTask, type BenchSettings, type TaskResult } from '../bench/run.js';
+import { BENCH_HELD_OUT, runTask, type BenchHeldOut, type BenchSettings, type TaskResult } from '../bench/run.js';
 import { SELECT_MODES, type SelectMode } from '../methods/select.js';
 import { benchReport, formatTables } from '../bench/table.js';
 import { TASK_NAMES, isTaskName, type TaskName } from '../bench/tasks.js';
@@ -45,6 +45,7 @@ function phaseLogger(log: (line: string) => void): (task: string, method: string
 interface BenchCliOptions extends ClosedLoopFlags {
   settings: BenchSettings;
   select: SelectMode;
+  heldOut: BenchHeldOut;
   method: string[];
   seeds?: number[];
   seed?: number;
@@ -72,6 +73,7 @@ export function registerBench(program: Command): void {
     .option('--quick', 'short fit schedules for development (scores mean little)')
     .option('--settings <which>', "CLOT settings: defaults (what hti fit does) or hand (the task's best hand-set settings, no selection)", choice<BenchSettings>(['defaults', 'hand'], 'settings'), 'defaults')
     .option('--select <mode>', 'CLOT with default settings: auto (select and calibrate on validation levels apart from the scored ones, as hti fit does) or none', choice<SelectMode>(SELECT_MODES, 'mode'), 'auto')
+    .option('--held-out <which>', 'with automatic selection: validation (the task\'s validation levels, as its sidecar lists them) or anchors (as if it listed none: with three or more anchors selection leaves out interior anchors, with two it fits the defaults; every level is scored)', choice<BenchHeldOut>(BENCH_HELD_OUT, 'held-out'), 'validation')
     .option('--fit <json>', 'extra fit options as a JSON object, laid over the settings (e.g. \'{"couplings":{"cap":16}}\')', jsonObject)
     .option('--all-states', 'cancer_reward: score every test state (rows 1000..) instead of the first 200')
     .option('--data-dir <dir>', 'folder with dropout_2moons.npy and cancer_reward.npy (default: the data shipped with hti)')
@@ -105,6 +107,7 @@ export function registerBench(program: Command): void {
             seeds,
             settings: opts.settings,
             select: opts.select,
+            heldOut: opts.heldOut,
             quick: opts.quick,
             fit: opts.fit,
             task: { dataDir, allStates: opts.allStates, familySize: opts.familySize, cacheDir: opts.cacheDir },

@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '../data/index.js';
 import { hermiteAt, monotoneSlopes, type ClotSurrogate, type WarpKnots } from '../surrogate/index.js';
-import { heldOutScore, type HeldOut } from './heldout.js';
+import { capForScoring, heldOutScore, type HeldOut } from './heldout.js';
 
 export interface CalibratedLevel {
   lambda: number;
@@ -91,8 +91,7 @@ export function calibratePositions(model: ClotSurrogate, held: HeldOut, ds: Pick
       { s: a, f: fa },
       { s: b, f: fb },
     ].sort((p, q) => p.f - q.f);
-    g = 0;
-    return { lambda, k, best: candidates[g].s, s: candidates[g].s, linearScore: score(sLinear), score: candidates[g].f };
+    return { lambda, k, best: candidates[0].s, s: candidates[0].s, linearScore: score(sLinear), score: candidates[0].f };
   });
   // Non-decreasing positions within each interval (a surrogate's paths move forward in λ).
   for (let k = 0; k < anchors.length - 1; k++) {
@@ -161,4 +160,50 @@ export function warpFromLeftOutAnchors(anchors: number[], leftOut: CalibratedLev
   }
   knots.sort((p, q) => p.l - q.l);
   return { lambdas: knots.map((p) => p.l), progress: knots.map((p) => p.u) };
+}
+
+/**
+ * How far the family moves over each anchor interval, in data units: the square root of the
+ * held-out score between the rows of adjacent anchors (W2 per class or condition group, the RMS
+ * row displacement where rows correspond). Non-positive or non-finite distances give equal spans.
+ */
+export function anchorSpans(train: Dataset): number[] {
+  const capped = capForScoring(train);
+  const spans = capped.levels.slice(1).map((l, k) => Math.sqrt(heldOutScore(capped.data[k], capped.data[k + 1], capped, l)));
+  return spans.every((d) => Number.isFinite(d) && d > 0) ? spans : spans.map(() => 1);
+}
+
+/**
+ * A warp whose shape between its knots follows the anchors' transport distances. The knots are
+ * interpolated (monotone cubic) against cumulative distance instead of interval count, then
+ * sampled at a few knots per interval: an interval in which the family moves far, next to one in
+ * which it barely moves, starts slowly and speeds up (dropout at p → 0.99), as a path of constant
+ * speed along the whole family would. The given knots are kept; with equal spans the shape is the
+ * interval-count one.
+ */
+export function warpWithSpans(anchors: number[], knots: WarpKnots, spans: number[]): WarpKnots {
+  const intervals = anchors.length - 1;
+  if (intervals < 2) return knots;
+  if (spans.length !== intervals) throw new Error(`warpWithSpans: ${spans.length} spans for ${intervals} intervals`);
+  const start = [0];
+  for (let k = 0; k < intervals; k++) start.push(start[k] + spans[k]);
+  const distance = knots.progress.map((u) => {
+    const k = Math.min(intervals - 1, Math.floor(u));
+    return start[k] + (u - k) * spans[k];
+  });
+  const slopes = monotoneSlopes(knots.lambdas, distance);
+  const out = knots.lambdas.map((l, i) => ({ l, u: knots.progress[i] }));
+  for (let k = 0; k < intervals; k++) {
+    const width = anchors[k + 1] - anchors[k];
+    for (let q = 1; q <= CURVE_KNOTS; q++) {
+      const l = anchors[k] + (width * q) / (CURVE_KNOTS + 1);
+      if (out.some((p) => Math.abs(p.l - l) < 1e-6 * width)) continue;
+      const s = (hermiteAt(knots.lambdas, distance, slopes, l) - start[k]) / spans[k];
+      out.push({ l, u: k + Math.min(1, Math.max(0, s)) });
+    }
+  }
+  out.sort((p, q) => p.l - q.l);
+  // Round-off must not reverse progress between neighbouring knots.
+  for (let i = 1; i < out.length; i++) out[i].u = Math.max(out[i].u, out[i - 1].u);
+  return { lambdas: out.map((p) => p.l), progress: out.map((p) => p.u) };
 }

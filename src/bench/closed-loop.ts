@@ -283,12 +283,18 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       const t0 = performance.now();
       // As hti fit on the task's data does: automatic selection on its validation levels (CLOT).
       const onProgress = options.onProgress?.(method);
-      const model = selects(method, {})
-        ? (await fitSelected(method, prepared.selectionData, { fit: opts, onProgress })).model
-        : await fitModel(method, prepared.train, { ...opts, onProgress });
+      let chosen = '';
+      let model: TrajectoryModel;
+      if (selects(method, {})) {
+        const selected = await fitSelected(method, prepared.selectionData, { fit: opts, onProgress });
+        model = selected.model;
+        chosen = `, chose ${selected.selection.chosen ?? 'the defaults'} (${selected.selection.heldOut} ${selected.selection.levels.join(', ')})`;
+      } else {
+        model = await fitModel(method, prepared.train, { ...opts, onProgress });
+      }
       const fitSeconds = (performance.now() - t0) / 1000;
       models.push({ name: method, model, fitSeconds });
-      log?.(`${CLOSED_LOOP_TASK} · ${method}: fit ${fitSeconds.toFixed(1)} s`);
+      log?.(`${CLOSED_LOOP_TASK} · ${method}: fit ${fitSeconds.toFixed(1)} s${chosen}`);
     }
 
     type Entry = { name: string; label: string; kind: ClosedLoopKind; controllerAt: (l: number) => Controller | null; fitSeconds?: number };

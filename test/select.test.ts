@@ -118,6 +118,13 @@ describe('warp calibration pieces', () => {
     expect(spans[1]).toBeCloseTo(2, 5);
     // Identical anchors give no scale to go by: equal spans.
     expect(anchorSpans({ ...ds, data: [at(0), at(0), at(3)] })).toEqual([1, 1]);
+    // The held-out information carries the spans of its anchors, once, for every candidate: with
+    // validation levels only.
+    const withValidation: Dataset = { ...ds, levels: [0, 0.5, 1, 2], data: [at(0), at(0.5), at(1), at(3)], anchors: [0, 1, 2], validation: [0.5] };
+    const held = heldOutFor(withValidation);
+    expect(held.kind).toBe('validation');
+    expect(held.spans).toEqual(anchorSpans(held.train));
+    expect(heldOutFor({ ...withValidation, validation: [] }).spans).toEqual([]);
   });
 
   it('shapes the warp between its knots by the spans: a far interval after a near one starts slowly', () => {

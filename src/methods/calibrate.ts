@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '../data/index.js';
 import { hermiteAt, monotoneSlopes, type ClotSurrogate, type WarpKnots } from '../surrogate/index.js';
-import { capForScoring, heldOutScore, type HeldOut } from './heldout.js';
+import { heldOutScore, type HeldOut } from './heldout.js';
 
 export interface CalibratedLevel {
   lambda: number;
@@ -160,17 +160,6 @@ export function warpFromLeftOutAnchors(anchors: number[], leftOut: CalibratedLev
   }
   knots.sort((p, q) => p.l - q.l);
   return { lambdas: knots.map((p) => p.l), progress: knots.map((p) => p.u) };
-}
-
-/**
- * How far the family moves over each anchor interval, in data units: the square root of the
- * held-out score between the rows of adjacent anchors (W2 per class or condition group, the RMS
- * row displacement where rows correspond). Non-positive or non-finite distances give equal spans.
- */
-export function anchorSpans(train: Dataset): number[] {
-  const capped = capForScoring(train);
-  const spans = capped.levels.slice(1).map((l, k) => Math.sqrt(heldOutScore(capped.data[k], capped.data[k + 1], capped, l)));
-  return spans.every((d) => Number.isFinite(d) && d > 0) ? spans : spans.map(() => 1);
 }
 
 /**

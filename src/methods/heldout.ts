@@ -22,6 +22,11 @@ export interface HeldOut {
   inputs: Float32Array;
   /** The train anchors and the held-out levels with the same rows (for the trivial references). */
   reference: Dataset;
+  /**
+   * With validation levels, how far the family moves over each interval of the train anchors
+   * (`anchorSpans`): it shapes every candidate's warp between its calibrated knots. Empty otherwise.
+   */
+  spans: number[];
 }
 
 /** Rows per class or condition group kept for scoring (exact OT costs grow fast with size). */
@@ -51,7 +56,7 @@ export function heldOutFor(ds: Dataset, anchors?: number[], rows?: [number, numb
     const kept = lambdas.filter((l) => !left.includes(l));
     return build('left-out-anchors', data, kept, left, anchorDataset(ds, kept, rows));
   }
-  return { kind: 'none', train: full, levels: [], truth: [], inputs: new Float32Array(0), reference: full };
+  return { kind: 'none', train: full, levels: [], truth: [], inputs: new Float32Array(0), reference: full, spans: [] };
 }
 
 /**
@@ -73,6 +78,7 @@ function build(kind: HeldOutKind, data: Dataset, anchors: number[], levels: numb
     truth: levels.map((l) => capped.data[levelIndex(capped, l)]),
     inputs: capped.data[levelIndex(capped, anchors[0])],
     reference: capped,
+    spans: kind === 'validation' ? anchorSpans(train) : [],
   };
 }
 
@@ -123,4 +129,15 @@ export function heldOutScore(pred: Float32Array, truth: Float32Array, ds: Pick<D
     // Conditions that do not recur across levels (continuous inputs drawn anew): pooled outputs.
     return scoreLevel(pred, truth, { dim: ds.dim, cond: 0, categorical: false }, lambda).w2;
   }
+}
+
+/**
+ * How far the family moves over each anchor interval, in data units: the square root of the
+ * held-out score between the rows of adjacent anchors (W2 per class or condition group, the RMS
+ * row displacement where rows correspond). Non-positive or non-finite distances give equal spans.
+ */
+export function anchorSpans(train: Dataset): number[] {
+  const capped = capForScoring(train);
+  const spans = capped.levels.slice(1).map((l, k) => Math.sqrt(heldOutScore(capped.data[k], capped.data[k + 1], capped, l)));
+  return spans.every((d) => Number.isFinite(d) && d > 0) ? spans : spans.map(() => 1);
 }

@@ -19,7 +19,7 @@ import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
 import { loadClot, mergeOptions, readModelDir, type ClotOptions, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
-import { anchorSpans, calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithSpans, warpWithout, type CalibratedLevel } from './calibrate.js';
+import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithSpans, warpWithout, type CalibratedLevel } from './calibrate.js';
 import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
 
@@ -182,7 +182,7 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
     const positions = calibratePositions(model, job.held, job.held.train);
     const anchors = model.info.anchors;
     // Validation levels calibrate the warp; between them the anchors' transport distances shape it.
-    const spans = job.held.kind === 'validation' ? anchorSpans(job.held.train) : [];
+    const { spans } = job.held;
     // Honest scores: each held-out level answered under the warp calibrated on the other levels
     // (validation), or at the plain linear position (a left-out anchor's own position is what its
     // calibration is for). In-sample calibrated scores would favour paths that bend to each level.

@@ -14,7 +14,7 @@ import { bundledDataDir, writeFileAtomic } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { CANDIDATES, chooseCandidate, heldOutFor, presetFor, runCandidate, type CandidateJob } from '../methods/index.js';
 import { loadClot, readModelDir } from '../surrogate/index.js';
-import { markdownTable } from './table.js';
+import { markdownTable, mean } from './table.js';
 import { getTask, isTaskName, TASK_NAMES, type TaskName } from './tasks.js';
 
 interface StudyOptions {
@@ -58,8 +58,6 @@ export interface StudyRow {
   chosen: boolean;
   fitSeconds: number;
 }
-
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 async function studyTask(name: TaskName, seed: number, staging: string): Promise<StudyRow[]> {
   const spec = getTask(name);

@@ -18,7 +18,7 @@ import { HISTORY, HORIZON, levelSeed, quantileProblem, trainForecaster, type Fam
 import { fitSelected } from '../methods/select.js';
 import { renderPanelsSvg, svgToPng, type Layer, type Panel } from '../plot/render.js';
 import type { TrajectoryModel } from '../surrogate/model.js';
-import { alignColumns, fmtNumber } from './table.js';
+import { alignColumns, fmtNumber, mean } from './table.js';
 
 export interface QuantileExampleOptions {
   seed?: number;
@@ -250,7 +250,6 @@ export async function runQuantileExample(options: QuantileExampleOptions = {}): 
 }
 
 export function formatExample(r: QuantileExampleResult): string {
-  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const L = r.levels;
   const lines: string[] = [];
   lines.push(`Quantile forecasters of a generated series (next ${HORIZON} steps from the last ${HISTORY}), seed ${r.seed}.`);

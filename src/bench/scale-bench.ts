@@ -26,7 +26,7 @@ import { fitClot, type ClotOptions, type TrajectoryModel } from '../surrogate/in
 import { fitSelected, SELECT_MODES, type SelectMode } from '../methods/index.js';
 import { displacementInterpolation, perClassW2 } from '../eval/index.js';
 import { RssSampler } from './run.js';
-import { markdownTable } from './table.js';
+import { markdownTable, mean } from './table.js';
 import { SCALE_HELD_OUT, scaleFamilyDataset, scaleFamilyTruth } from './scale-family.js';
 
 interface Options {
@@ -164,7 +164,6 @@ async function runOne(dim: number, rows: number, seed: number, o: Options): Prom
     const w2PerLevel: Record<string, number[]> = {};
     const w2: Record<string, number> = {};
     const w2Unseen: Record<string, number> = {};
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     for (const [name, preds] of Object.entries(predictions)) {
       w2PerLevel[name] = preds.map((p, i) => perClassW2(p, truth[i], dim));
       w2[name] = mean(w2PerLevel[name]);

@@ -85,7 +85,8 @@ export interface TaskTable {
   rows: TableRow[];
 }
 
-function mean(v: number[]): number {
+/** Arithmetic mean (NaN for an empty list). */
+export function mean(v: number[]): number {
   return v.reduce((s, x) => s + x, 0) / v.length;
 }
 

@@ -159,7 +159,7 @@ describe('hti fit', () => {
     expect(config.info.training.report.model.mean).toBe(s.report.model.mean);
     // Text output: the choice and the comparison.
     const t = await hti('fit', semi, '--out', at('selected'), '--quiet', ...TINY);
-    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+ \(candidates, held-out W2²: reference-dwelling [\d.e-]+, /m);
+    expect(t.stdout).toMatch(/^selection on left-out anchors 0\.5: chose [\w-]+, λ scale linear \(candidates, held-out W2²: reference-dwelling [\d.e-]+, /m);
     expect(t.stdout).toMatch(/^held-out W2² on left-out anchors 0\.5: surrogate [\d.e-]+; copy-first-anchor [\d.e-]+, nearest-anchor [\d.e-]+, displacement-interpolation [\d.e-]+$/m);
     expect(t.stdout).toMatch(/^anchors reproduced, W2² to each anchor's own rows: λ=0\.5 [\d.e-]+ \(copy-first [\d.e-]+\), λ=1 [\d.e-]+ \(copy-first [\d.e-]+\)$/m);
   });
@@ -191,6 +191,8 @@ describe('hti fit', () => {
     await fails(1, /unknown method 'bogus'; valid methods: full, k-theta, .*, direct, cfm, mfm/, 'fit', semi, '--out', at('x'), '--method', 'bogus');
     await fails(1, /unknown metric 'riemann'; valid metrics: euclidean, fixed-eigen, eigen-budget, householder/, 'fit', semi, '--out', at('x'), '--metric', 'riemann');
     await fails(1, /unknown action form 'long'/, 'fit', semi, '--out', at('x'), '--action-form', 'long');
+    await fails(2, /option '--scale <scale>' argument 'cubic' is invalid/, 'fit', semi, '--out', at('x'), '--scale', 'cubic');
+    await failsSpawned(1, /λ scale 'logit' needs 0 < λ < 1, but anchor λ = 0 is outside it/, 'fit', semi, '--out', at('x'), '--scale', 'logit', '--select', 'none', '--quiet', ...TINY);
     await fails(1, /--alpha applies to the CLOT methods .* not to 'cfm'/, 'fit', semi, '--out', at('x'), '--method', 'cfm', '--alpha', '1');
     await fails(1, /--out .*semi\.json exists and is not an hti model directory/, 'fit', semi, '--out', at('semi.json'));
     // Through the binary: exit codes, and an error raised inside the fit's worker thread.

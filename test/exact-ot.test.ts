@@ -83,7 +83,7 @@ describe('couplePair (exact discrete couplings under the Lagrangian cost)', () =
   it('under the Euclidean action with straight paths: the squared-distance matching within each class, and every row matched once', () => {
     const ds = blobs([0, 1], [17, 9], 2);
     const anchors = AnchorData.fromDataset(ds);
-    const opts = resolveClotOptions({ preset: 'euclidean', seed: 1, spline: { nodes: 6, points: 8, width: 16 }, maps: { hidden: [8] } }, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
+    const opts = resolveClotOptions({ preset: 'euclidean', seed: 1, spline: { nodes: 6, points: 8, width: 16 }, maps: { hidden: [8] } }, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }), anchors.lambdas);
     const nets = new ClotNetworks(anchors, opts);
     try {
       const cap = 12;

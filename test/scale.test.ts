@@ -97,7 +97,7 @@ describe('minibatch couplings', () => {
   it('match disjoint minibatches of couplingCap rows per class, covering more rows', () => {
     const ds = anchorDataset(scaleFamilyDataset({ dim: 2, rows: 200, classes: 2, seed: 1 }));
     const anchors = AnchorData.fromDataset(ds);
-    const opts = resolveClotOptions({ couplings: { cap: 16 }, spline: { width: 16 }, metric: { width: 8 }, maps: { hidden: [8] } }, anchors.dim, () => ({ bandwidth: 0.3, condBandwidth: 1 }));
+    const opts = resolveClotOptions({ couplings: { cap: 16 }, spline: { width: 16 }, metric: { width: 8 }, maps: { hidden: [8] } }, anchors.dim, () => ({ bandwidth: 0.3, condBandwidth: 1 }), anchors.lambdas);
     const nets = new ClotNetworks(anchors, opts);
     try {
       const one = couplePair(nets, 0, 16, new Rng(4));

@@ -1,10 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { initEngine, Rng } from '../src/engine/index.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { levelIndex } from '../src/data/dataset.js';
 import { linearInterpolation, copyFirstAnchor, mse } from '../src/eval/index.js';
-import { anchorSpans, chooseCandidate, heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, warpWithSpans, fitSelected, RANK_TIE_MARGIN, type Candidate } from '../src/methods/index.js';
-import { TimeWarp, type ClotOptions, type ClotSurrogate } from '../src/surrogate/index.js';
+import { anchorSpans, chooseCandidate, heldOutFor, isotonic, warpFromLeftOutAnchors, warpFromLevels, fitSelected, loadModel, RANK_TIE_MARGIN, type Candidate } from '../src/methods/index.js';
+import { TimeWarp, hermiteAt, monotoneSlopes, scaleCoordinate, shapeWarp, type ClotOptions, type ClotSurrogate } from '../src/surrogate/index.js';
 
 /** Small schedules so that each candidate fits in seconds. */
 const SMALL: ClotOptions = {
@@ -20,7 +23,7 @@ const SMALL: ClotOptions = {
  * y(λ) = a_n + g(λ)·(b_n − a_n) with g(λ) = λ³ — slow at first, a late jump (like extreme
  * quantile levels). Rows correspond at every level, and the truth at any λ is known.
  */
-function lateJumpFamily(levels: number[], n: number, seed: number): Dataset {
+function lateJumpFamily(levels: number[], n: number, seed: number, progress = (l: number) => l ** 3, sidecar: Pick<Dataset, 'anchors' | 'validation'> = { anchors: [0, 1], validation: [0.5, 0.8] }): Dataset {
   const rng = new Rng(seed);
   const rows = Array.from({ length: n }, () => {
     const x = [rng.normal(), rng.normal()];
@@ -29,12 +32,12 @@ function lateJumpFamily(levels: number[], n: number, seed: number): Dataset {
     return { x, a, b };
   });
   const data = levels.map((l) => {
-    const g = l ** 3;
+    const g = progress(l);
     const out = new Float32Array(n * 4);
     rows.forEach((r, i) => out.set([r.a[0] + g * (r.b[0] - r.a[0]), r.a[1] + g * (r.b[1] - r.a[1]), r.x[0], r.x[1]], i * 4));
     return out;
   });
-  return { levels, data, dim: 2, cond: 2, categorical: false, classes: 0, anchors: [0, 1], validation: [0.5, 0.8] };
+  return { levels, data, dim: 2, cond: 2, categorical: false, classes: 0, ...sidecar };
 }
 
 beforeAll(async () => {
@@ -87,8 +90,8 @@ describe('warp calibration pieces', () => {
 
   it('builds warp knots through anchors and calibrated levels', () => {
     const knots = warpFromLevels([0, 1, 2], [
-      { lambda: 0.5, k: 0, best: 0.1, s: 0.1, linearScore: 1, score: 0.5 },
-      { lambda: 1.5, k: 1, best: 0.8, s: 0.8, linearScore: 1, score: 0.5 },
+      { lambda: 0.5, k: 0, best: 0.1, s: 0.1, priorScore: 1, score: 0.5 },
+      { lambda: 1.5, k: 1, best: 0.8, s: 0.8, priorScore: 1, score: 0.5 },
     ]);
     expect(knots).toEqual({ lambdas: [0, 0.5, 1, 1.5, 2], progress: [0, 0.1, 1, 1.8, 2] });
     const w = new TimeWarp([0, 1, 2], knots);
@@ -97,14 +100,32 @@ describe('warp calibration pieces', () => {
   });
 
   it('draws a warp from a left-out anchor: found 24% of the way, the finer intervals split the move', () => {
-    const knots = warpFromLeftOutAnchors([0.01, 0.5, 0.99], [{ lambda: 0.5, k: 0, best: 0.24, s: 0.24, linearScore: 1, score: 0.5 }], [0.01, 0.99]);
+    const knots = warpFromLeftOutAnchors([0.01, 0.5, 0.99], [{ lambda: 0.5, k: 0, best: 0.24, s: 0.24, priorScore: 1, score: 0.5 }], [0.01, 0.99], 'linear');
     const w = new TimeWarp([0.01, 0.5, 0.99], knots);
     expect(w.position(0.5)).toEqual({ k: 1, s: 0 });
     // Accelerating: in the second interval the move is late (below the linear position).
     expect(w.position(0.745).s).toBeLessThan(0.5);
     // A degenerate position carries no shape: the warp stays linear.
-    const flat = warpFromLeftOutAnchors([0, 1, 2], [{ lambda: 1, k: 0, best: 1, s: 1, linearScore: 1, score: 1 }], [0, 2]);
+    const flat = warpFromLeftOutAnchors([0, 1, 2], [{ lambda: 1, k: 0, best: 1, s: 1, priorScore: 1, score: 1 }], [0, 2], 'linear');
     expect(flat.lambdas).toEqual([0, 1, 2]);
+  });
+
+  it("draws the left-out anchor's curve in the λ scale's coordinate, and the prior where no anchor was left out", () => {
+    const found = { lambda: 0.5, k: 0, best: 0.24, s: 0.24, priorScore: 1, score: 0.5 };
+    const g = scaleCoordinate('logit');
+    const x = [0.01, 0.5, 0.99].map(g.to);
+    const m = monotoneSlopes(x, [0, 0.24, 1]);
+    const curve = (l: number) => hermiteAt(x, [0, 0.24, 1], m, g.to(l));
+    const w = new TimeWarp([0.01, 0.5, 0.99], warpFromLeftOutAnchors([0.01, 0.5, 0.99], [found], [0.01, 0.99], 'logit'));
+    // Closed form: the second interval covers the curve from 0.24 to 1.
+    for (const l of [0.75, 0.9, 0.95]) expect(w.position(l).s).toBeCloseTo((curve(l) - 0.24) / 0.76, 2);
+    for (const l of [0.05, 0.1]) expect(w.position(l).s).toBeCloseTo(curve(l) / 0.24, 2);
+    // Four anchors, the last interval uninformed: linear in logit there.
+    const four = [0.01, 0.5, 0.9, 0.99];
+    const w4 = new TimeWarp(four, warpFromLeftOutAnchors(four, [found], [0.01, 0.9, 0.99], 'logit'));
+    expect(w4.position(0.5)).toEqual({ k: 1, s: 0 });
+    const mid = g.from((g.to(0.9) + g.to(0.99)) / 2);
+    expect(w4.position(mid).s).toBeCloseTo(0.5, 2);
   });
 
   it('measures each interval by the transport distance between its anchors', () => {
@@ -131,15 +152,15 @@ describe('warp calibration pieces', () => {
     const anchors = [0, 1, 2];
     const plain = { lambdas: [0, 0.5, 1, 2], progress: [0, 0.3, 1, 2] };
     // One interval: nothing to weigh.
-    expect(warpWithSpans([0, 1], { lambdas: [0, 1], progress: [0, 1] }, [5])).toEqual({ lambdas: [0, 1], progress: [0, 1] });
+    expect(shapeWarp([0, 1], { lambdas: [0, 1], progress: [0, 1] }, 'linear', [5])).toEqual({ lambdas: [0, 1], progress: [0, 1] });
     // Equal spans: the added knots lie on the plain warp's own curve, the given knots are kept.
-    const same = warpWithSpans(anchors, plain, [2, 2]);
+    const same = shapeWarp(anchors, plain, 'linear', [2, 2]);
     const w = new TimeWarp(anchors, plain);
     same.lambdas.forEach((l, i) => expect(same.progress[i]).toBeCloseTo(w.progress(l), 12));
     for (const [i, l] of plain.lambdas.entries()) expect(same.progress[same.lambdas.indexOf(l)]).toBe(plain.progress[i]);
     // Spans 1 then 10 (closed form: the monotone cubic through (0, 0), (1, 1), (2, 11), in distance):
     // at λ = 1.5, distance 4.415, i.e. 34% of the second interval; at λ = 0.5, 27% of the first.
-    const far = new TimeWarp(anchors, warpWithSpans(anchors, { lambdas: anchors, progress: [0, 1, 2] }, [1, 10]));
+    const far = new TimeWarp(anchors, shapeWarp(anchors, { lambdas: anchors, progress: [0, 1, 2] }, 'linear', [1, 10]));
     expect(far.progress(1.5)).toBeCloseTo(1 + (4.415 - 1) / 10, 2);
     expect(far.progress(0.5)).toBeCloseTo(0.273, 2);
     expect(far.position(1)).toEqual({ k: 1, s: 0 });
@@ -216,6 +237,64 @@ describe('automatic selection on a family that moves non-uniformly in λ', () =>
       expect(report.references.map((r) => r.name)).toEqual(['copy-first-anchor', 'nearest-anchor', 'linear-interpolation', 'displacement-interpolation']);
     } finally {
       model.dispose();
+    }
+  });
+});
+
+describe('the λ scale of the time warp', () => {
+  // A level in (0, 1) whose family moves linearly in its log-odds, as extreme quantile levels do:
+  // fast near both ends, slowly in the middle.
+  const logit = (l: number) => Math.log(l / (1 - l));
+  const progress = (l: number) => (logit(l) - logit(0.02)) / (logit(0.98) - logit(0.02));
+  const test = [0.05, 0.1, 0.3, 0.7, 0.9, 0.95];
+  const ds = lateJumpFamily([0.02, ...test, 0.98], 160, 4, progress, { anchors: [0.02, 0.98], validation: [] });
+
+  it('with two anchors and no held-out levels answers on the auto scale (logit), beats linear interpolation by a margin, and keeps it when saved; the linear scale does not', async () => {
+    const score = (model: { sample(rows: Float32Array, l: number): Float32Array }) =>
+      test.reduce((s, l) => s + mse(model.sample(ds.data[0], l), ds.data[levelIndex(ds, l)], 2, 2), 0) / test.length;
+    const lin = linearInterpolation(ds, test);
+    const linear = test.reduce((s, l, i) => s + mse(lin[i], ds.data[levelIndex(ds, l)], 2, 2), 0) / test.length;
+    const auto = await fitSelected('full', ds, { fit: SMALL });
+    const plain = await fitSelected('full', ds, { fit: { ...SMALL, scale: 'linear' } });
+    try {
+      expect(auto.selection.heldOut).toBe('none');
+      expect((auto.model as ClotSurrogate).nets.options.scale).toBe('logit');
+      expect((plain.model as ClotSurrogate).warp.isLinear()).toBe(true);
+      expect(score(auto.model)).toBeLessThan(0.3 * linear);
+      expect(score(plain.model)).toBeGreaterThan(0.7 * linear);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-scale-'));
+      try {
+        await (auto.model as ClotSurrogate).save(dir);
+        const loaded = loadModel(dir) as ClotSurrogate;
+        expect(loaded.scale).toBe('logit');
+        expect(loaded.sample(ds.data[0], 0.1)).toEqual(auto.model.sample(ds.data[0], 0.1));
+        loaded.dispose();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      auto.model.dispose();
+      plain.model.dispose();
+    }
+  });
+
+  it('with validation levels keeps the linear scale when the family moves linearly in λ, and logit when it moves in log-odds', async () => {
+    const levels = [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95];
+    const sidecar = { anchors: [0.05, 0.95], validation: [0.2, 0.35, 0.65, 0.8] };
+    const straight: Candidate[] = [{ name: 'straight', settings: { metric: { kind: 'euclidean' }, potential: { enabled: false } } }];
+    const linearFamily = lateJumpFamily(levels, 160, 5, (l) => (l - 0.05) / 0.9, sidecar);
+    const oddsFamily = lateJumpFamily(levels, 160, 5, (l) => (logit(l) - logit(0.05)) / (logit(0.95) - logit(0.05)), sidecar);
+    for (const [family, expected] of [
+      [linearFamily, 'linear'],
+      [oddsFamily, 'logit'],
+    ] as const) {
+      const { model, selection } = await fitSelected('full', family, { fit: SMALL, candidates: straight });
+      try {
+        expect(selection.candidates[0].scale).toBe(expected);
+        expect((model as ClotSurrogate).scale).toBe(expected);
+      } finally {
+        model.dispose();
+      }
     }
   });
 });

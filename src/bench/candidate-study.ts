@@ -85,7 +85,7 @@ async function studyTask(name: TaskName, seed: number, staging: string): Promise
         candidate: c.name,
         calibrated: mean(r.calibratedScores),
         leaveOneOut: mean(r.scores),
-        linear: mean(r.linearScores),
+        linear: mean(r.priorScores),
         rank: r.rank,
         scored: mean(scores),
         chosen: false,

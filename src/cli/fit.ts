@@ -12,7 +12,7 @@ import { anchorDataset, rowCount, type Dataset } from '../data/index.js';
 import { addDataFlags, loadWithFlags, type DataFlags } from './data-flags.js';
 import { initEngine } from '../engine/index.js';
 import { ACTION_FORMS, METRIC_KINDS } from '../lagrangian/index.js';
-import { CLOT_DEFAULTS, CLOT_PRESETS, COUPLING_FULL_CAP_MAX_DIM, COUPLING_MIN_CAP, GIVENS_DEFAULT_MAX_DIM, PRESET_SETTINGS, idleSettings, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
+import { CLOT_DEFAULTS, CLOT_PRESETS, COUPLING_FULL_CAP_MAX_DIM, COUPLING_MIN_CAP, GIVENS_DEFAULT_MAX_DIM, LAMBDA_SCALES, PRESET_SETTINGS, idleSettings, type LambdaScale, type ClotOptions, type ClotPreset, type FitProgress, type ModelInfo } from '../surrogate/index.js';
 import { BASELINES, isMethod, METHODS, type FitModelOptions } from '../methods/registry.js';
 import { fitSelected, SELECT_MODES, type FitReport, type SelectionSummary, type SelectMode } from '../methods/select.js';
 import { ProgressDisplay } from './progress.js';
@@ -45,6 +45,7 @@ interface FitCliOptions extends DataFlags {
   hidden?: number[];
   splineWidth?: number;
   potentialCap?: number;
+  scale?: string;
   json?: boolean;
   quiet?: boolean;
   select: SelectMode;
@@ -90,6 +91,7 @@ const CLOT_ONLY: [keyof Omit<FitCliOptions, 'out' | 'method' | 'select'>, string
   ['splineRefitSteps', 'spline.refitSteps', '--spline-refit-steps'],
   ['splineWidth', 'spline.width', '--spline-width'],
   ['actionForm', 'actionForm', '--action-form'],
+  ['scale', 'scale', '--scale'],
 ];
 
 /** Flags the baselines take that CLOT does not (CLOT's schedule has its own step flags). */
@@ -232,7 +234,8 @@ export function reportLines(info: ModelInfo): string[] {
     // Models saved before candidates carried their rank were ranked by the held-out mean.
     const others = selection.candidates.map((c) => `${c.name} ${shortNumber(c.rank ?? c.mean)}`).join(', ');
     const by = selection.heldOut === 'validation' ? 'rank: √(calibrated × leave-one-out W2²)' : 'held-out W2²';
-    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen} (candidates, ${by}: ${others})`);
+    const scale = selection.candidates.find((c) => c.name === selection.chosen)?.scale;
+    lines.push(`selection on ${where(selection.heldOut, selection.levels)}: chose ${selection.chosen}${scale ? `, λ scale ${scale}` : ''} (candidates, ${by}: ${others})`);
   }
   if (report && report.levels.length) {
     const refs = report.references.map((r) => `${r.name} ${shortNumber(r.mean)}`).join(', ');
@@ -373,6 +376,11 @@ export function registerFit(program: Command): void {
     .option('--hidden <widths>', 'hidden layer widths, e.g. 64,64 (CLOT: of the maps T_k)', widthList)
     .option('--spline-width <n>', `CLOT: width of the spline network (default ${CLOT_DEFAULTS.spline.width})`, positiveInt)
     .option('--potential-cap <n>', `CLOT: mixture components kept per path by the density potential (default ${CLOT_DEFAULTS.potential.cap})`, positiveInt)
+    .option(
+      '--scale <scale>',
+      `CLOT: the λ coordinate in which the surrogate moves at constant speed between anchors and calibrated levels: auto | ${LAMBDA_SCALES.join(' | ')} (log: λ > 0; logit: 0 < λ < 1; log1m: −ln(1 − λ), λ < 1). auto: logit when every anchor lies in (0, 1), log1m in [0, 1), linear otherwise; with validation levels, linear is kept where they prefer it`,
+      choice<LambdaScale | 'auto'>(['auto', ...LAMBDA_SCALES], 'λ scale'),
+    )
     .option('--json', 'print a machine-readable summary (fit seconds, final losses, options)')
     .option('--quiet', 'no progress output')
     .action(fitAction);

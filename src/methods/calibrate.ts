@@ -6,7 +6,7 @@
  * Anchors are untouched: at λ_k the surrogate still answers with its maps' output.
  */
 import type { Dataset } from '../data/index.js';
-import { hermiteAt, monotoneSlopes, type ClotSurrogate, type WarpKnots } from '../surrogate/index.js';
+import { CURVE_KNOTS, hermiteAt, monotoneSlopes, priorWarp, scaleCoordinate, type ClotSurrogate, type LambdaScale, type WarpKnots } from '../surrogate/index.js';
 import { heldOutScore, type HeldOut } from './heldout.js';
 
 export interface CalibratedLevel {
@@ -17,8 +17,8 @@ export interface CalibratedLevel {
   best: number;
   /** The position used (non-decreasing within the interval). */
   s: number;
-  /** Held-out score at the plain linear position and at `s`. */
-  linearScore: number;
+  /** Held-out score at the position the model's warp gave before calibration (its scale's prior), and at `s`. */
+  priorScore: number;
   score: number;
 }
 
@@ -48,14 +48,15 @@ function linearPosition(anchors: number[], lambda: number): { k: number; s: numb
 }
 
 /**
- * Best positions of the held-out levels along `model`'s paths (the model's current warp is not
- * used: positions are searched directly).
+ * Best positions of the held-out levels along `model`'s paths (searched directly; the model's
+ * current warp only gives the uncalibrated position each level is also scored at).
  */
 export function calibratePositions(model: ClotSurrogate, held: HeldOut, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>): CalibratedLevel[] {
   const anchors = model.info.anchors;
   const n = held.inputs.length / (ds.dim + ds.cond);
   const found = held.levels.map((lambda, i) => {
-    const { k, s: sLinear } = linearPosition(anchors, lambda);
+    const { k } = linearPosition(anchors, lambda);
+    const sPrior = Math.min(1, Math.max(0, model.warp.progress(lambda) - k));
     const score = (s: number) => heldOutScore(model.atPositions(held.inputs, n, [{ k, s }]), held.truth[i], ds, lambda);
     // One push for the whole grid (the maps run once), then score each position.
     const grid = Array.from({ length: GRID }, (_, g) => g / (GRID - 1));
@@ -91,7 +92,7 @@ export function calibratePositions(model: ClotSurrogate, held: HeldOut, ds: Pick
       { s: a, f: fa },
       { s: b, f: fb },
     ].sort((p, q) => p.f - q.f);
-    return { lambda, k, best: candidates[0].s, s: candidates[0].s, linearScore: score(sLinear), score: candidates[0].f };
+    return { lambda, k, best: candidates[0].s, s: candidates[0].s, priorScore: score(sPrior), score: candidates[0].f };
   });
   // Non-decreasing positions within each interval (a surrogate's paths move forward in λ).
   for (let k = 0; k < anchors.length - 1; k++) {
@@ -128,71 +129,48 @@ export function warpWithout(anchors: number[], levels: CalibratedLevel[], left: 
   return warpFromLevels(anchors, rest);
 }
 
-/** Knots per interval when a warp is drawn from a progress curve rather than held-out levels. */
-const CURVE_KNOTS = 4;
-
 /**
  * Warp knots for a surrogate on `anchors` from left-out anchors calibrated on a coarser one: a
  * left-out anchor λ_j found at position s_j between its kept neighbours says how far the family
- * has moved by λ_j. Through (a, 0), (λ_j, s_j), (b, 1) a monotone cubic gives the progress over
- * [a, b]; each of the two finer intervals takes its share of it, sampled at a few knots.
+ * has moved by λ_j. Through (a, 0), (λ_j, s_j), (b, 1) a monotone cubic in the scale's coordinate
+ * gives the progress over [a, b]; each of the two finer intervals takes its share of it, sampled at
+ * CURVE_KNOTS points spaced evenly in the coordinate. Intervals no left-out anchor informs follow
+ * the scale's prior (linear in its coordinate).
  */
-export function warpFromLeftOutAnchors(anchors: number[], leftOut: CalibratedLevel[], coarse: number[]): WarpKnots {
+export function warpFromLeftOutAnchors(anchors: number[], leftOut: CalibratedLevel[], coarse: number[], scale: LambdaScale): WarpKnots {
+  const g = scaleCoordinate(scale);
+  const prior = priorWarp(anchors, scale);
+  const informed = new Set<number>();
   const knots = anchors.map((l, k) => ({ l, u: k }));
   for (const c of leftOut) {
     const a = coarse[c.k];
     const b = coarse[c.k + 1];
     const j = anchors.indexOf(c.lambda);
-    // Degenerate positions (the whole move on one side) carry no usable shape: stay linear.
+    // Degenerate positions (the whole move on one side) carry no usable shape: stay with the prior.
     if (j <= 0 || !(c.s > 1e-3 && c.s < 1 - 1e-3) || anchors[j - 1] !== a || anchors[j + 1] !== b) continue;
-    const x = [a, c.lambda, b];
+    const x = [a, c.lambda, b].map(g.to);
     const y = [0, c.s, 1];
     const m = monotoneSlopes(x, y);
     for (const [from, to, k, u0, span] of [
       [a, c.lambda, j - 1, 0, c.s],
       [c.lambda, b, j, c.s, 1 - c.s],
     ] as const) {
+      informed.add(k);
+      const x0 = g.to(from);
+      const x1 = g.to(to);
       for (let q = 1; q <= CURVE_KNOTS; q++) {
-        const l = from + ((to - from) * q) / (CURVE_KNOTS + 1);
-        knots.push({ l, u: k + (hermiteAt(x, y, m, l) - u0) / span });
+        const xq = x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1);
+        const l = g.from(xq);
+        if (l > from && l < to) knots.push({ l, u: k + (hermiteAt(x, y, m, xq) - u0) / span });
       }
     }
   }
+  if (prior) {
+    prior.lambdas.forEach((l, i) => {
+      const k = Math.floor(prior.progress[i]);
+      if (!informed.has(k) && !anchors.includes(l)) knots.push({ l, u: prior.progress[i] });
+    });
+  }
   knots.sort((p, q) => p.l - q.l);
   return { lambdas: knots.map((p) => p.l), progress: knots.map((p) => p.u) };
-}
-
-/**
- * A warp whose shape between its knots follows the anchors' transport distances. The knots are
- * interpolated (monotone cubic) against cumulative distance instead of interval count, then
- * sampled at a few knots per interval: an interval in which the family moves far, next to one in
- * which it barely moves, starts slowly and speeds up (dropout at p → 0.99), as a path of constant
- * speed along the whole family would. The given knots are kept; with equal spans the shape is the
- * interval-count one.
- */
-export function warpWithSpans(anchors: number[], knots: WarpKnots, spans: number[]): WarpKnots {
-  const intervals = anchors.length - 1;
-  if (intervals < 2) return knots;
-  if (spans.length !== intervals) throw new Error(`warpWithSpans: ${spans.length} spans for ${intervals} intervals`);
-  const start = [0];
-  for (let k = 0; k < intervals; k++) start.push(start[k] + spans[k]);
-  const distance = knots.progress.map((u) => {
-    const k = Math.min(intervals - 1, Math.floor(u));
-    return start[k] + (u - k) * spans[k];
-  });
-  const slopes = monotoneSlopes(knots.lambdas, distance);
-  const out = knots.lambdas.map((l, i) => ({ l, u: knots.progress[i] }));
-  for (let k = 0; k < intervals; k++) {
-    const width = anchors[k + 1] - anchors[k];
-    for (let q = 1; q <= CURVE_KNOTS; q++) {
-      const l = anchors[k] + (width * q) / (CURVE_KNOTS + 1);
-      if (out.some((p) => Math.abs(p.l - l) < 1e-6 * width)) continue;
-      const s = (hermiteAt(knots.lambdas, distance, slopes, l) - start[k]) / spans[k];
-      out.push({ l, u: k + Math.min(1, Math.max(0, s)) });
-    }
-  }
-  out.sort((p, q) => p.l - q.l);
-  // Round-off must not reverse progress between neighbouring knots.
-  for (let i = 1; i < out.length; i++) out[i].u = Math.max(out[i].u, out[i - 1].u);
-  return { lambdas: out.map((p) => p.l), progress: out.map((p) => p.u) };
 }

@@ -18,8 +18,8 @@ import { Worker } from 'node:worker_threads';
 import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
-import { loadClot, mergeOptions, readModelDir, type ClotOptions, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
-import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithSpans, warpWithout, type CalibratedLevel } from './calibrate.js';
+import { loadClot, mergeOptions, priorWarp, readModelDir, shapeWarp, type ClotOptions, type LambdaScale, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
+import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithout, type CalibratedLevel } from './calibrate.js';
 import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
 
@@ -87,14 +87,19 @@ export interface CandidateResult {
   options: ClotOptions;
   /**
    * Held-out score per level: validation levels under the warp calibrated on the other levels
-   * (leave-one-level-out); left-out anchors at the plain linear position. The fit report shows its mean.
+   * (leave-one-level-out); left-out anchors at their uncalibrated position (the scale's prior). The fit report shows its mean.
    */
   scores: number[];
-  /** Per level: at the position calibrated on that level itself (in-sample), and at the linear position. */
+  /** Per level: at the position calibrated on that level itself (in-sample), and at the uncalibrated position. */
   calibratedScores: number[];
-  linearScores: number[];
+  priorScores: number[];
+  /** The λ scale the warp is drawn in (the automatic one, or linear where the held-out levels preferred it). */
+  scale: LambdaScale;
   mean: number;
-  /** What candidates are ranked by (lower wins): validationRank on validation levels, else the held-out mean. */
+  /**
+   * What candidates are ranked by (lower wins): validationRank on validation levels; on left-out
+   * anchors, the mean score at the uncalibrated position (README, "How candidates are ranked").
+   */
   rank: number;
   fitSeconds: number;
   positions: CalibratedLevel[];
@@ -181,24 +186,40 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
     const fitSeconds = (performance.now() - start) / 1000;
     const positions = calibratePositions(model, job.held, job.held.train);
     const anchors = model.info.anchors;
-    // Validation levels calibrate the warp; between them the anchors' transport distances shape it.
+    // Validation levels calibrate the warp; between them the anchors' transport distances shape it,
+    // in the λ scale's coordinate.
     const { spans } = job.held;
+    const looScores = (scale: LambdaScale) =>
+      positions.map((p, i) => {
+        model.setWarp(shapeWarp(anchors, warpWithout(anchors, positions, i), scale, spans), scale);
+        return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
+      });
     // Honest scores: each held-out level answered under the warp calibrated on the other levels
-    // (validation), or at the plain linear position (a left-out anchor's own position is what its
+    // (validation), or at its uncalibrated position (a left-out anchor's own position is what its
     // calibration is for). In-sample calibrated scores would favour paths that bend to each level.
-    const scores = positions.map((p, i) => {
-      if (job.held.kind !== 'validation') return p.linearScore;
-      model.setWarp(warpWithSpans(anchors, warpWithout(anchors, positions, i), spans));
-      return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
-    });
-    model.setWarp(job.held.kind === 'validation' ? warpWithSpans(anchors, warpFromLevels(anchors, positions), spans) : undefined);
+    // An automatic λ scale is only the prior: the linear one is kept where the held-out levels say so.
+    const auto = model.scale;
+    const scales: LambdaScale[] = scaleGiven(job.options) || auto === 'linear' ? [auto] : [auto, 'linear'];
+    const uncalibrated = (scale: LambdaScale) =>
+      scale === auto
+        ? positions.map((p) => p.priorScore)
+        : positions.map((p, i) => {
+            model.setWarp(priorWarp(anchors, scale), scale);
+            return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
+          });
+    const kept = scales
+      .map((scale) => ({ scale, scores: job.held.kind === 'validation' ? looScores(scale) : uncalibrated(scale) }))
+      .reduce((b, t) => (mean(t.scores) < mean(b.scores) ? t : b));
+    const { scale, scores } = kept;
+    model.setWarp(job.held.kind === 'validation' ? shapeWarp(anchors, warpFromLevels(anchors, positions), scale, spans) : priorWarp(anchors, scale), scale);
     await model.save(job.staging);
     return {
       name: job.candidate.name,
       options: job.options,
+      scale,
       scores,
       calibratedScores: positions.map((p) => p.score),
-      linearScores: positions.map((p) => p.linearScore),
+      priorScores: job.held.kind === 'validation' ? positions.map((p) => p.priorScore) : scores,
       mean: mean(scores),
       rank: job.held.kind === 'validation' ? validationRank(positions.map((p) => p.score), scores) : mean(scores),
       fitSeconds,
@@ -275,7 +296,7 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
     const parallel = inWorkers ? (options.workers ?? os.availableParallelism()) : 1;
     const results = await runAll(jobs, parallel, async (job) => {
       const r = inWorkers ? await runInWorker(job, options.onProgress) : await runCandidate(job, options.onProgress);
-      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (calibrated on each level itself ${fmt(mean(r.calibratedScores))}, linear position ${fmt(mean(r.linearScores))}), fit ${r.fitSeconds.toFixed(1)} s`);
+      options.log?.(`candidate ${r.name}: held-out ${fmt(r.mean)} (calibrated on each level itself ${fmt(mean(r.calibratedScores))}, uncalibrated ${fmt(mean(r.priorScores))}; λ scale ${r.scale}), fit ${r.fitSeconds.toFixed(1)} s`);
       return r;
     });
     const best = chooseCandidate(results);
@@ -286,8 +307,9 @@ export async function fitSelected(method: string, ds: Dataset, options: SelectOp
       model = loadClot(stored, tensors);
     } else {
       // Left-out anchors: refit the winner on every anchor; its warp from where they were found.
+      const { scale } = results[best];
       model = (await fitModel(winner.preset, fullTrain(ds, options), { ...winner.options, onProgress: options.onProgress } as FitModelOptions)) as ClotSurrogate;
-      model.setWarp(warpFromLeftOutAnchors(model.info.anchors, results[best].positions, held.train.levels));
+      model.setWarp(warpFromLeftOutAnchors(model.info.anchors, results[best].positions, held.train.levels, scale), scale);
     }
     const selection: SelectionSummary = {
       mode,
@@ -372,6 +394,11 @@ function noReport(kind: HeldOutKind, selectionOff: boolean): FitReport {
           ? 'left-out anchors are only scored with --select auto: the fit was not compared with the trivial references'
           : null,
   };
+}
+
+/** Whether the user named a λ scale (then it is used as given, never replaced by the linear one). */
+function scaleGiven(options: ClotOptions): boolean {
+  return options.scale !== undefined && options.scale !== 'auto';
 }
 
 function mean(v: number[]): number {

@@ -7,7 +7,7 @@ import { checkLambda, checkRows, columnBounds, type ModelInfo, type TrajectoryMo
 import { writeModelDir, type StoredModel } from './persist.js';
 import { AnchorData, type ClotScaling } from './anchors.js';
 import { pathForm, resolveClotOptions, type ResolvedClotOptions } from './options.js';
-import { monotoneSlopes, TimeWarp, type WarpKnots } from './warp.js';
+import { monotoneSlopes, resolveScale, TimeWarp, type LambdaScale, type WarpKnots } from './warp.js';
 import { describeNet, LINEAR_POSITION, type ClotGraph } from './graph.js';
 
 export { CLOT_PRESETS, CLOT_DEFAULTS, PRESET_SETTINGS } from './options.js';
@@ -119,6 +119,7 @@ const CHUNK = 8192;
 export class ClotSurrogate implements TrajectoryModel {
   readonly info: ModelInfo;
   private warpState: TimeWarp;
+  private scaleState: LambdaScale;
   /** The density potential U(q | x), present only when the model was fitted with one. */
   readonly potential?: (points: Float32Array, condRow: Float32Array) => Float32Array;
 
@@ -132,6 +133,7 @@ export class ClotSurrogate implements TrajectoryModel {
   ) {
     const a = rawAnchors;
     this.warpState = new TimeWarp(a.lambdas, warp);
+    this.scaleState = nets.options.scale;
     this.info = {
       kind: 'clot',
       method: nets.options.preset,
@@ -153,9 +155,15 @@ export class ClotSurrogate implements TrajectoryModel {
     return this.warpState;
   }
 
-  /** Replace the time warp (calibration on validation levels or left-out anchors). */
-  setWarp(knots: WarpKnots | undefined): void {
+  /** The λ scale the time warp is drawn in (saved with the model; warp.ts). */
+  get scale(): LambdaScale {
+    return this.scaleState;
+  }
+
+  /** Replace the time warp (calibration on validation levels or left-out anchors), drawn in `scale`. */
+  setWarp(knots: WarpKnots | undefined, scale: LambdaScale = this.scaleState): void {
     this.warpState = new TimeWarp(this.info.anchors, knots);
+    this.scaleState = resolveScale(scale, this.info.anchors);
   }
 
   sample(rows: Float32Array, lambda: number): Float32Array {
@@ -346,7 +354,7 @@ export class ClotSurrogate implements TrajectoryModel {
   async save(target: string): Promise<void> {
     writeModelDir(
       target,
-      { info: this.info, options: { ...this.nets.options, scaling: this.scaling, warp: this.warpState.isLinear() ? null : this.warpState.toJSON() } },
+      { info: this.info, options: { ...this.nets.options, scale: this.scaleState, scaling: this.scaling, warp: this.warpState.isLinear() ? null : this.warpState.toJSON() } },
       { ...this.nets.allParams(), ...this.rawAnchors.toRecord() },
     );
   }
@@ -364,9 +372,14 @@ export function loadClot(stored: StoredModel, tensors: Record<string, NamedArray
   if (!scaling) throw new Error('model config lacks its standardisation (corrupt config)');
   let options: ResolvedClotOptions;
   try {
-    options = resolveClotOptions(saved, info.dim, () => {
-      throw new Error('bandwidths are not stored');
-    });
+    options = resolveClotOptions(
+      saved,
+      info.dim,
+      () => {
+        throw new Error('bandwidths are not stored');
+      },
+      info.anchors,
+    );
   } catch (err) {
     throw new Error(`model config holds invalid CLOT settings: ${(err as Error).message}`);
   }

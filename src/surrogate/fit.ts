@@ -6,6 +6,7 @@ import { AnchorData, autoBandwidth, autoCondBandwidth, fitScaling } from './anch
 import { couplePair, type Coupling } from './couplings.js';
 import { ClotNetworks, ClotSurrogate } from './clot.js';
 import { PRESET_SETTINGS, resolveClotOptions, type ClotOptions } from './options.js';
+import { priorWarp } from './warp.js';
 
 /** Endpoint pairs (z → ẑ) of anchor pair k with their conditions, in standardised units. */
 interface PairBatch {
@@ -29,12 +30,13 @@ export async function fitClot(ds: Dataset, options: ClotOptions = {}): Promise<C
   const raw = AnchorData.fromDataset(ds);
   const scaling = fitScaling(raw);
   const anchors = raw.standardized(scaling);
-  const opts = resolveClotOptions(options, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }));
+  const opts = resolveClotOptions(options, anchors.dim, () => ({ bandwidth: autoBandwidth(anchors), condBandwidth: autoCondBandwidth(anchors) }), raw.lambdas);
   const nets = new ClotNetworks(anchors, opts);
   const trainer = new Trainer(nets, anchors, opts.seed, options.onProgress);
   try {
     const summary = await trainer.run();
-    return new ClotSurrogate(nets, raw, scaling, { ...summary, label: PRESET_SETTINGS[opts.preset].label });
+    // With no held-out information the warp is the scale's prior; selection recalibrates it.
+    return new ClotSurrogate(nets, raw, scaling, { ...summary, label: PRESET_SETTINGS[opts.preset].label }, priorWarp(raw.lambdas, opts.scale));
   } catch (err) {
     nets.dispose();
     throw err;

@@ -5,6 +5,7 @@
  */
 import { METRIC_KINDS, type ActionForm, type MetricKind } from '../lagrangian/index.js';
 import type { CommonFitOptions } from './progress.js';
+import { resolveScale, type LambdaScale } from './warp.js';
 
 export type ClotPreset = 'full' | 'k-theta' | 'euclidean-potential' | 'euclidean' | 'nlot' | 'nlot-potential';
 export const CLOT_PRESETS: ClotPreset[] = ['full', 'k-theta', 'euclidean-potential', 'euclidean', 'nlot', 'nlot-potential'];
@@ -95,6 +96,8 @@ export interface ResolvedClotOptions {
   spline: SplineSettings;
   couplings: CouplingSettings;
   maps: MapSettings;
+  /** The coordinate the time warp is shaped in (warp.ts), resolved for the anchors. */
+  scale: LambdaScale;
 }
 
 type Group<T> = Partial<T>;
@@ -108,6 +111,8 @@ export interface ClotOptions extends Omit<CommonFitOptions, 'equalSpacing'> {
   spline?: Group<SplineSettings>;
   couplings?: Group<CouplingSettings>;
   maps?: Group<MapSettings>;
+  /** λ scale of the time warp (warp.ts): `auto` (default) picks it from the anchors' range. */
+  scale?: LambdaScale | 'auto';
 }
 
 /**
@@ -130,7 +135,7 @@ export const CLOT_DEFAULTS = {
 };
 
 const GROUPS = ['potential', 'metric', 'spline', 'couplings', 'maps'] as const;
-const TOP_LEVEL = new Set(['preset', 'seed', 'actionForm', 'onProgress', ...GROUPS]);
+const TOP_LEVEL = new Set(['preset', 'seed', 'actionForm', 'scale', 'onProgress', ...GROUPS]);
 
 function checkKeys(group: string, given: object | undefined, known: object): void {
   if (given === undefined) return;
@@ -199,9 +204,10 @@ export function presetCouplings(dim: number): CouplingSettings {
 
 /**
  * Merge options over the defaults and the preset, checking every value; bandwidths left `auto`
- * are computed by `autoBandwidths` (on standardised anchor data).
+ * are computed by `autoBandwidths` (on standardised anchor data), a λ scale left `auto` is picked
+ * from the anchor λ values.
  */
-export function resolveClotOptions(options: ClotOptions, dim: number, autoBandwidths: () => { bandwidth: number; condBandwidth: number }): ResolvedClotOptions {
+export function resolveClotOptions(options: ClotOptions, dim: number, autoBandwidths: () => { bandwidth: number; condBandwidth: number }, anchors: number[]): ResolvedClotOptions {
   for (const key of Object.keys(options)) {
     if (!TOP_LEVEL.has(key)) {
       const hint = key === 'equalSpacing' ? ' (CLOT answers inside each interval by its own position; equal spacing applies to the time-based baselines direct, cfm and mfm)' : '';
@@ -260,7 +266,8 @@ export function resolveClotOptions(options: ClotOptions, dim: number, autoBandwi
     return v;
   };
   const resolvedPotential = { ...potential, bandwidth: pick(potential.bandwidth, 'bandwidth'), condBandwidth: pick(potential.condBandwidth, 'condBandwidth') };
-  return { preset, seed, actionForm, potential: resolvedPotential, metric, spline, couplings, maps };
+  const scale = resolveScale(options.scale, anchors);
+  return { preset, seed, actionForm, potential: resolvedPotential, metric, spline, couplings, maps, scale };
 }
 
 /**

@@ -140,3 +140,129 @@ export function checkKnots(anchors: number[], knots: WarpKnots): void {
   });
   if (lambdas[0] !== anchors[0] || lambdas[lambdas.length - 1] !== anchors[anchors.length - 1]) throw bad('knots must span exactly the anchor range');
 }
+
+/**
+ * The coordinate in which a hyperparameter moves at constant speed when nothing else is known.
+ * Many hyperparameters act on a network through a transform of their value, not the value itself:
+ * a quantile level τ through the tail of the output distribution (its odds), a dropout rate p through
+ * the rescaling 1/(1 − p), a learning rate through its order of magnitude. A family then moves slowly
+ * over most of the λ range and fast near an end. The time warp is shaped in this coordinate: with no
+ * held-out information, progress is linear in it between anchors; with calibrated knots, the warp
+ * between them is a monotone cubic in it.
+ *   linear  λ
+ *   log     ln λ              (λ > 0: scale parameters such as learning rates or weights)
+ *   logit   ln(λ / (1 − λ))   (0 < λ < 1: levels whose both ends are extreme, e.g. quantile levels)
+ *   log1m   −ln(1 − λ)        (λ < 1: rates whose effect grows without bound towards 1, e.g. dropout)
+ */
+export type LambdaScale = 'linear' | 'log' | 'logit' | 'log1m';
+export const LAMBDA_SCALES: LambdaScale[] = ['linear', 'log', 'logit', 'log1m'];
+
+interface Coordinate {
+  to: (lambda: number) => number;
+  from: (x: number) => number;
+  /** Whether λ lies in the domain, and the domain in words (for errors). */
+  valid: (lambda: number) => boolean;
+  domain: string;
+}
+
+const COORDINATES: Record<LambdaScale, Coordinate> = {
+  linear: { to: (l) => l, from: (x) => x, valid: Number.isFinite, domain: 'any finite λ' },
+  log: { to: Math.log, from: Math.exp, valid: (l) => l > 0 && Number.isFinite(l), domain: 'λ > 0' },
+  logit: { to: (l) => Math.log(l / (1 - l)), from: (x) => 1 / (1 + Math.exp(-x)), valid: (l) => l > 0 && l < 1, domain: '0 < λ < 1' },
+  log1m: { to: (l) => -Math.log1p(-l), from: (x) => -Math.expm1(-x), valid: (l) => l < 1 && Number.isFinite(l), domain: 'λ < 1' },
+};
+
+/** The scale's coordinate x = g(λ), its inverse, and its domain. */
+export function scaleCoordinate(scale: LambdaScale): Coordinate {
+  const c = COORDINATES[scale];
+  if (!c) throw new Error(`unknown λ scale ${JSON.stringify(scale)} (expected auto, ${LAMBDA_SCALES.join(', ')})`);
+  return c;
+}
+
+/**
+ * The scale `auto` picks from the anchors alone: logit when every anchor lies strictly between 0
+ * and 1, log1m when they lie in [0, 1) (0 included), linear otherwise. Chosen by measurement on
+ * the README's families; held-out levels, where a fit has them, can still overrule it.
+ */
+export function autoScale(anchors: number[]): LambdaScale {
+  if (anchors.every((l) => l > 0 && l < 1)) return 'logit';
+  if (anchors.every((l) => l >= 0 && l < 1)) return 'log1m';
+  return 'linear';
+}
+
+/** A concrete scale for `anchors`: `auto` resolved, a named scale checked against its domain. */
+export function resolveScale(scale: LambdaScale | 'auto' | undefined, anchors: number[]): LambdaScale {
+  if (scale === undefined || scale === 'auto') return autoScale(anchors);
+  const c = scaleCoordinate(scale);
+  const outside = anchors.find((l) => !c.valid(l));
+  if (outside !== undefined) throw new Error(`λ scale '${scale}' needs ${c.domain}, but anchor λ = ${outside} is outside it`);
+  return scale;
+}
+
+/** Knots sampled per interval when a warp is drawn from a curve rather than only its knots. */
+export const CURVE_KNOTS = 8;
+
+/**
+ * A warp through `knots` shaped in the scale's coordinate. Progress is turned into distance along
+ * the family (interval k covers `spans[k]`; equal spans when not given), the monotone cubic of
+ * distance against the coordinate is drawn through the knots, and it is sampled at CURVE_KNOTS
+ * points per interval spaced evenly in the coordinate, which become knots in λ (where the final
+ * warp's cubic in λ follows them). The given knots are kept. With the linear scale and one interval
+ * or equal spans, the knots are returned unchanged (the warp's own cubic in λ is that shape).
+ */
+export function shapeWarp(anchors: number[], knots: WarpKnots, scale: LambdaScale, spans?: number[]): WarpKnots {
+  const intervals = anchors.length - 1;
+  const widths = spans ?? anchors.slice(1).map(() => 1);
+  if (widths.length !== intervals) throw new Error(`shapeWarp: ${widths.length} spans for ${intervals} intervals`);
+  if (scale === 'linear' && (intervals < 2 || !spans)) return knots;
+  const g = scaleCoordinate(scale);
+  const start = [0];
+  for (let k = 0; k < intervals; k++) start.push(start[k] + widths[k]);
+  const x = knots.lambdas.map(g.to);
+  const distance = knots.progress.map((u) => {
+    const k = Math.min(intervals - 1, Math.floor(u));
+    return start[k] + (u - k) * widths[k];
+  });
+  const slopes = monotoneSlopes(x, distance);
+  const out = knots.lambdas.map((l, i) => ({ l, u: knots.progress[i] }));
+  for (let k = 0; k < intervals; k++) {
+    const x0 = g.to(anchors[k]);
+    const x1 = g.to(anchors[k + 1]);
+    const width = anchors[k + 1] - anchors[k];
+    for (let q = 1; q <= CURVE_KNOTS; q++) {
+      const xq = x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1);
+      const l = g.from(xq);
+      if (!(l > anchors[k] && l < anchors[k + 1]) || out.some((p) => Math.abs(p.l - l) < 1e-6 * width)) continue;
+      const s = (hermiteAt(x, distance, slopes, xq) - start[k]) / widths[k];
+      out.push({ l, u: k + Math.min(1, Math.max(0, s)) });
+    }
+  }
+  out.sort((p, q) => p.l - q.l);
+  // Round-off must not reverse progress between neighbouring knots.
+  for (let i = 1; i < out.length; i++) out[i].u = Math.max(out[i].u, out[i - 1].u);
+  return { lambdas: out.map((p) => p.l), progress: out.map((p) => p.u) };
+}
+
+/**
+ * The warp of a fit with no held-out information: progress linear in the scale's coordinate within
+ * each interval, sampled at CURVE_KNOTS points (none for the linear scale: the plain position).
+ */
+export function priorWarp(anchors: number[], scale: LambdaScale): WarpKnots | undefined {
+  if (scale === 'linear') return undefined;
+  const g = scaleCoordinate(scale);
+  const lambdas: number[] = [anchors[0]];
+  const progress: number[] = [0];
+  for (let k = 0; k < anchors.length - 1; k++) {
+    const x0 = g.to(anchors[k]);
+    const x1 = g.to(anchors[k + 1]);
+    for (let q = 1; q <= CURVE_KNOTS; q++) {
+      const l = g.from(x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1));
+      if (!(l > lambdas[lambdas.length - 1] && l < anchors[k + 1])) continue;
+      lambdas.push(l);
+      progress.push(k + q / (CURVE_KNOTS + 1));
+    }
+    lambdas.push(anchors[k + 1]);
+    progress.push(k + 1);
+  }
+  return { lambdas, progress };
+}

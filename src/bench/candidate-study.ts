@@ -1,7 +1,7 @@
 /**
  * The evidence behind automatic selection (`npm run bench:candidates`; README, "How candidates are
  * ranked"): every selection candidate fitted on every validation fold of every task, in this thread,
- * with its validation scores (calibrated on each level itself, leave-one-level-out, linear position,
+ * with its validation scores (calibrated on each level itself, leave-one-level-out, uncalibrated position,
  * and the rank selection uses) and its score on the fold's scored levels, which selection never sees.
  * Prints JSON, then a table on stderr.
  *
@@ -51,7 +51,7 @@ export interface StudyRow {
   candidate: string;
   calibrated: number;
   leaveOneOut: number;
-  linear: number;
+  uncalibrated: number;
   rank: number;
   /** Mean of the task's first metric over the fold's scored levels. */
   scored: number;
@@ -85,7 +85,7 @@ async function studyTask(name: TaskName, seed: number, staging: string): Promise
         candidate: c.name,
         calibrated: mean(r.calibratedScores),
         leaveOneOut: mean(r.scores),
-        linear: mean(r.priorScores),
+        uncalibrated: mean(r.priorScores),
         rank: r.rank,
         scored: mean(scores),
         chosen: false,

@@ -36,6 +36,16 @@ describe('hti info', () => {
     expect(r.stdout).toMatch(/\nclass\s+condition\s+0\s+1\n/);
   });
 
+  it("shows the λ scale the sidecar names", () => {
+    const meta = JSON.parse(fs.readFileSync(path.join(data, 'dropout_2moons.json'), 'utf8'));
+    fs.copyFileSync(path.join(data, 'dropout_2moons.npy'), path.join(dir, 'scaled.npy'));
+    fs.writeFileSync(path.join(dir, 'scaled.json'), JSON.stringify({ ...meta, scale: 'log1m' }));
+    const r = hti('info', path.join(dir, 'scaled.npy'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/levels\s+7 \(3 anchors, 4 validation\), λ scale log1m/);
+    expect(JSON.parse(hti('info', path.join(dir, 'scaled.npy'), '--json').stdout).scale).toBe('log1m');
+  });
+
   it('prints JSON with --json', () => {
     const r = hti('info', path.join(data, 'cancer_reward.npy'), '--json');
     expect(r.code).toBe(0);

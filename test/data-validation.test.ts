@@ -183,6 +183,15 @@ describe('validation errors: one clear message each', () => {
     expect(() => parseSidecar('{"test": [0.5, null]}', 's.json')).toThrow("s.json: 'test' must be a list of finite numbers");
   });
 
+  it('λ scale: read from the sidecar, carried by level selections, one of the known names', () => {
+    const ds = loadDataset(makeData({ ...META, scale: 'log1m' }));
+    expect(ds.scale).toBe('log1m');
+    expect(anchorDataset(ds).scale).toBe('log1m');
+    expect(loadDataset(makeData({ ...META, scale: 'auto' })).scale).toBeUndefined();
+    expect(() => parseSidecar('{"scale": "cubic"}', 's.json')).toThrow(`s.json: 'scale' must be one of auto, linear, log, logit, log1m, got "cubic"`);
+    expect(() => parseSidecar('{"scale": 2}', 's.json')).toThrow(/'scale' must be one of/);
+  });
+
   it('fewer than 2 anchors', () => {
     expect(() => loadDataset(makeData({ ...META, anchors: [0.5] }))).toThrow(/needs at least 2 anchor levels, got 1/);
     const ds = loadDataset(makeData(META));

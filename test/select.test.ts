@@ -262,6 +262,13 @@ describe('the λ scale of the time warp', () => {
       expect((plain.model as ClotSurrogate).warp.isLinear()).toBe(true);
       expect(score(auto.model)).toBeLessThan(0.3 * linear);
       expect(score(plain.model)).toBeGreaterThan(0.7 * linear);
+      // A scale named in the sidecar is used as given (and --scale, the fit options, override it).
+      const named = await fitSelected('full', { ...ds, scale: 'linear' }, { fit: { ...SMALL, maps: { steps: 20 } } });
+      expect((named.model as ClotSurrogate).scale).toBe('linear');
+      named.model.dispose();
+      const overridden = await fitSelected('full', { ...ds, scale: 'linear' }, { fit: { ...SMALL, maps: { steps: 20 }, scale: 'logit' } });
+      expect((overridden.model as ClotSurrogate).scale).toBe('logit');
+      overridden.model.dispose();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hti-scale-'));
       try {
         await (auto.model as ClotSurrogate).save(dir);

@@ -378,7 +378,7 @@ export function registerFit(program: Command): void {
     .option('--potential-cap <n>', `CLOT: mixture components kept per path by the density potential (default ${CLOT_DEFAULTS.potential.cap})`, positiveInt)
     .option(
       '--scale <scale>',
-      `CLOT: the λ coordinate in which the surrogate moves at constant speed between anchors and calibrated levels: auto | ${LAMBDA_SCALES.join(' | ')} (log: λ > 0; logit: 0 < λ < 1; log1m: −ln(1 − λ), λ < 1). auto: logit when every anchor lies in (0, 1), log1m in [0, 1), linear otherwise; with validation levels, linear is kept where they prefer it`,
+      `CLOT: the λ coordinate in which the surrogate moves at constant speed between anchors and calibrated levels: auto | ${LAMBDA_SCALES.join(' | ')} (log: λ > 0; logit: 0 < λ < 1; log1m: −ln(1 − λ), λ < 1). auto: logit when every anchor lies in (0, 1), log1m in [0, 1), linear otherwise; with held-out levels, linear is kept where they prefer it. Overrides the sidecar's "scale"`,
       choice<LambdaScale | 'auto'>(['auto', ...LAMBDA_SCALES], 'λ scale'),
     )
     .option('--json', 'print a machine-readable summary (fit seconds, final losses, options)')

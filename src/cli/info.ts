@@ -29,7 +29,7 @@ export function formatInfo(s: DatasetSummary, sidecar: string | null): string {
   lines.push(`D (outputs) ${s.dim}   C (conditions) ${condText}`);
   if (s.categorical) lines.push(`class ids   ${formatClassIds(s.classIds ?? [])}`);
   const roles = [s.anchors ? `${s.anchors.length} anchors` : 'no anchors', s.validation ? `${s.validation.length} validation` : null, s.test ? `${s.test.length} test` : null].filter(Boolean);
-  lines.push(`levels      ${s.levels.length} (${roles.join(', ')})`);
+  lines.push(`levels      ${s.levels.length} (${roles.join(', ')})${s.scale ? `, λ scale ${s.scale}` : ''}`);
   lines.push('');
   // Rows per class as columns while they fit on a screen (the JSON has them all).
   const perClass = (s.classIds?.length ?? 0) <= MAX_CLASS_COLUMNS;

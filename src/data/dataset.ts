@@ -3,6 +3,14 @@
  * N_t rows (y | x), y the D outputs where transport happens, x the C condition columns
  * (one integer class id column when categorical).
  */
+/**
+ * How a hyperparameter acts on the network, as a coordinate of λ (what each means, and how a fit
+ * uses it: src/surrogate/warp.ts): `linear`, `log` (λ > 0), `logit` (0 < λ < 1), `log1m`
+ * (−ln(1 − λ), λ < 1).
+ */
+export type LambdaScale = 'linear' | 'log' | 'logit' | 'log1m';
+export const LAMBDA_SCALES: LambdaScale[] = ['linear', 'log', 'logit', 'log1m'];
+
 export interface Dataset {
   /** λ value of each level, strictly increasing. */
   levels: number[];
@@ -26,6 +34,8 @@ export interface Dataset {
   validation?: number[];
   /** Held-out test λ values from the sidecar, when given (scored only, never fitted or selected on). */
   test?: number[];
+  /** The λ scale the sidecar names for the hyperparameter (src/surrogate/warp.ts), when given. */
+  scale?: LambdaScale;
   /** Where the data came from (for messages). */
   source?: string;
   /** Names of the D + C columns (from a CSV header), when known. */

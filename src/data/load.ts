@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { columnNames, distinctClassIds, formatClassIds, levelIndex, MAX_CLASSES, rowCount, rowWidth, type Dataset } from './dataset.js';
+import { columnNames, distinctClassIds, formatClassIds, LAMBDA_SCALES, levelIndex, MAX_CLASSES, rowCount, rowWidth, type Dataset, type LambdaScale } from './dataset.js';
 import { hasNpyMagic, parseNpy, readFileOrThrow } from './npy.js';
 import { csvText, parseLongCsv, parseRowsCsv } from './csv.js';
 
@@ -20,6 +20,8 @@ export interface Sidecar {
   validation?: number[];
   /** Held-out test levels: scored only, never used to fit or select. */
   test?: number[];
+  /** The hyperparameter's λ scale (`auto` or one of LAMBDA_SCALES); `hti fit --scale` overrides it. */
+  scale?: LambdaScale | 'auto';
   /** CSV only: names of the output and condition columns. */
   outputs?: string[];
   conditions?: string[];
@@ -69,6 +71,13 @@ function count(value: unknown, key: string, what: string, min: number): number |
   return value;
 }
 
+function scaleName(value: unknown, what: string): LambdaScale | 'auto' | undefined {
+  if (value === undefined || value === null) return undefined;
+  const names = ['auto', ...LAMBDA_SCALES];
+  if (typeof value !== 'string' || !names.includes(value)) throw new Error(`${what}: 'scale' must be one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as LambdaScale | 'auto';
+}
+
 /** Parse sidecar JSON text, checking the type of every known field. */
 export function parseSidecar(text: string, what = 'sidecar'): Sidecar {
   let raw: unknown;
@@ -88,6 +97,7 @@ export function parseSidecar(text: string, what = 'sidecar'): Sidecar {
     anchors: numberList(r.anchors, 'anchors', what),
     validation: numberList(r.validation, 'validation', what),
     test: numberList(r.test, 'test', what),
+    scale: scaleName(r.scale, what),
     outputs: stringList(r.outputs, 'outputs', what),
     conditions: stringList(r.conditions, 'conditions', what),
   };
@@ -191,6 +201,7 @@ export function loadDataset(file: string, options: LoadOptions = {}): Dataset {
     checkIncreasing(ds.anchors, `${metaWhat} anchors`);
   }
   if (side.validation) ds.validation = snapToLevels(ds, side.validation, 'validation', metaWhat);
+  if (side.scale && side.scale !== 'auto') ds.scale = side.scale;
   if (side.test) {
     ds.test = snapToLevels(ds, side.test, 'test', metaWhat);
     const both = ds.test.find((l) => ds.anchors?.includes(l));

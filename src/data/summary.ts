@@ -32,6 +32,8 @@ export interface DatasetSummary {
   anchors?: number[];
   validation?: number[];
   test?: number[];
+  /** The λ scale the sidecar names, when it names one. */
+  scale?: string;
   levels: LevelSummary[];
   /** Per column range over all levels. */
   columns: ColumnRange[];
@@ -89,6 +91,7 @@ export function datasetSummary(ds: Dataset): DatasetSummary {
     anchors: ds.anchors,
     validation: ds.validation,
     ...(ds.test ? { test: ds.test } : {}),
+    ...(ds.scale ? { scale: ds.scale } : {}),
     levels,
     columns,
   };

@@ -272,8 +272,9 @@ async function runAll(jobs: CandidateJob[], parallel: number, run: (job: Candida
 export async function fitSelected(method: string, ds: Dataset, options: SelectOptions = {}): Promise<SelectedFit> {
   const mode = options.select ?? 'auto';
   const held = heldOutFor(ds, options.anchors, options.rows);
-  const fit = options.fit ?? {};
   const clot = isClotPreset(method);
+  // A λ scale named in the sidecar is the user's word on the hyperparameter; --scale overrides it.
+  const fit: FitModelOptions = clot && ds.scale ? { scale: ds.scale, ...options.fit } : (options.fit ?? {});
   if (mode === 'none' || !clot || held.kind === 'none') {
     const train = held.kind === 'left-out-anchors' ? fullTrain(ds, options) : held.train;
     const model = await fitModel(method, train, { ...fit, onProgress: options.onProgress });

@@ -7,6 +7,10 @@
  * never reverses. Without inner knots and with linear slopes it is the plain linear position.
  */
 
+import { LAMBDA_SCALES, type LambdaScale } from '../data/dataset.js';
+
+export { LAMBDA_SCALES, type LambdaScale };
+
 /** Knots (λ_i, u_i): λ strictly increasing, u non-decreasing, u = k at the K + 1 anchors. */
 export interface WarpKnots {
   lambdas: number[];
@@ -154,8 +158,6 @@ export function checkKnots(anchors: number[], knots: WarpKnots): void {
  *   logit   ln(λ / (1 − λ))   (0 < λ < 1: levels whose both ends are extreme, e.g. quantile levels)
  *   log1m   −ln(1 − λ)        (λ < 1: rates whose effect grows without bound towards 1, e.g. dropout)
  */
-export type LambdaScale = 'linear' | 'log' | 'logit' | 'log1m';
-export const LAMBDA_SCALES: LambdaScale[] = ['linear', 'log', 'logit', 'log1m'];
 
 interface Coordinate {
   to: (lambda: number) => number;

@@ -258,7 +258,7 @@ describe('the λ scale of the time warp', () => {
     const plain = await fitSelected('full', ds, { fit: { ...SMALL, scale: 'linear' } });
     try {
       expect(auto.selection.heldOut).toBe('none');
-      expect((auto.model as ClotSurrogate).nets.options.scale).toBe('logit');
+      expect((auto.model as ClotSurrogate).scale).toBe('logit');
       expect((plain.model as ClotSurrogate).warp.isLinear()).toBe(true);
       expect(score(auto.model)).toBeLessThan(0.3 * linear);
       expect(score(plain.model)).toBeGreaterThan(0.7 * linear);

@@ -6,7 +6,7 @@
  * Anchors are untouched: at λ_k the surrogate still answers with its maps' output.
  */
 import type { Dataset } from '../data/index.js';
-import { CURVE_KNOTS, hermiteAt, monotoneSlopes, priorWarp, scaleCoordinate, type ClotSurrogate, type LambdaScale, type WarpKnots } from '../surrogate/index.js';
+import { coordinateSamples, hermiteAt, monotoneSlopes, priorWarp, scaleCoordinate, type ClotSurrogate, type LambdaScale, type WarpKnots } from '../surrogate/index.js';
 import { heldOutScore, type HeldOut } from './heldout.js';
 
 export interface CalibratedLevel {
@@ -156,13 +156,7 @@ export function warpFromLeftOutAnchors(anchors: number[], leftOut: CalibratedLev
       [c.lambda, b, j, c.s, 1 - c.s],
     ] as const) {
       informed.add(k);
-      const x0 = g.to(from);
-      const x1 = g.to(to);
-      for (let q = 1; q <= CURVE_KNOTS; q++) {
-        const xq = x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1);
-        const l = g.from(xq);
-        if (l > from && l < to) knots.push({ l, u: k + (hermiteAt(x, y, m, xq) - u0) / span });
-      }
+      for (const p of coordinateSamples(g, from, to)) knots.push({ l: p.lambda, u: k + (hermiteAt(x, y, m, p.x) - u0) / span });
     }
   }
   if (prior) {

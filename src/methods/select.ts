@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { trivialReferences } from '../eval/index.js';
-import { loadClot, mergeOptions, priorWarp, readModelDir, shapeWarp, type ClotOptions, type LambdaScale, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
+import { loadClot, mergeOptions, priorWarp, readModelDir, shapeWarp, type ClotOptions, type LambdaScale, type WarpKnots, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithout, type CalibratedLevel } from './calibrate.js';
 import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
 import { fitModel, isClotPreset, presetFor, type FitModelOptions } from './registry.js';
@@ -189,24 +189,21 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
     // Validation levels calibrate the warp; between them the anchors' transport distances shape it,
     // in the λ scale's coordinate.
     const { spans } = job.held;
-    const looScores = (scale: LambdaScale) =>
+    // Each held-out level answered under a warp drawn for it (`warpFor(i)`) in `scale`.
+    const scoresUnder = (scale: LambdaScale, warpFor: (i: number) => WarpKnots | undefined) =>
       positions.map((p, i) => {
-        model.setWarp(shapeWarp(anchors, warpWithout(anchors, positions, i), scale, spans), scale);
+        model.setWarp(warpFor(i), scale);
         return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
       });
+    const looScores = (scale: LambdaScale) => scoresUnder(scale, (i) => shapeWarp(anchors, warpWithout(anchors, positions, i), scale, spans));
     // Honest scores: each held-out level answered under the warp calibrated on the other levels
     // (validation), or at its uncalibrated position (a left-out anchor's own position is what its
     // calibration is for). In-sample calibrated scores would favour paths that bend to each level.
     // An automatic λ scale is only the prior: the linear one is kept where the held-out levels say so.
     const auto = model.scale;
     const scales: LambdaScale[] = scaleGiven(job.options) || auto === 'linear' ? [auto] : [auto, 'linear'];
-    const uncalibrated = (scale: LambdaScale) =>
-      scale === auto
-        ? positions.map((p) => p.priorScore)
-        : positions.map((p, i) => {
-            model.setWarp(priorWarp(anchors, scale), scale);
-            return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
-          });
+    // At the auto scale the uncalibrated scores were taken with the fit's own prior warp.
+    const uncalibrated = (scale: LambdaScale) => (scale === auto ? positions.map((p) => p.priorScore) : scoresUnder(scale, () => priorWarp(anchors, scale)));
     const kept = scales
       .map((scale) => ({ scale, scores: job.held.kind === 'validation' ? looScores(scale) : uncalibrated(scale) }))
       .reduce((b, t) => (mean(t.scores) < mean(b.scores) ? t : b));

@@ -158,7 +158,6 @@ export function checkKnots(anchors: number[], knots: WarpKnots): void {
  *   logit   ln(λ / (1 − λ))   (0 < λ < 1: levels whose both ends are extreme, e.g. quantile levels)
  *   log1m   −ln(1 − λ)        (λ < 1: rates whose effect grows without bound towards 1, e.g. dropout)
  */
-
 interface Coordinate {
   to: (lambda: number) => number;
   from: (x: number) => number;
@@ -205,6 +204,24 @@ export function resolveScale(scale: LambdaScale | 'auto' | undefined, anchors: n
 export const CURVE_KNOTS = 8;
 
 /**
+ * The CURVE_KNOTS points strictly inside (from, to) spaced evenly in the coordinate `g`: each one's
+ * λ, coordinate x, and fraction t ∈ (0, 1) of the way in the coordinate. Points that round onto an
+ * end are left out.
+ */
+export function coordinateSamples(g: Coordinate, from: number, to: number): { lambda: number; x: number; t: number }[] {
+  const x0 = g.to(from);
+  const x1 = g.to(to);
+  const out: { lambda: number; x: number; t: number }[] = [];
+  for (let q = 1; q <= CURVE_KNOTS; q++) {
+    const t = q / (CURVE_KNOTS + 1);
+    const x = x0 + (x1 - x0) * t;
+    const lambda = g.from(x);
+    if (lambda > from && lambda < to) out.push({ lambda, x, t });
+  }
+  return out;
+}
+
+/**
  * A warp through `knots` shaped in the scale's coordinate. Progress is turned into distance along
  * the family (interval k covers `spans[k]`; equal spans when not given), the monotone cubic of
  * distance against the coordinate is drawn through the knots, and it is sampled at CURVE_KNOTS
@@ -228,15 +245,11 @@ export function shapeWarp(anchors: number[], knots: WarpKnots, scale: LambdaScal
   const slopes = monotoneSlopes(x, distance);
   const out = knots.lambdas.map((l, i) => ({ l, u: knots.progress[i] }));
   for (let k = 0; k < intervals; k++) {
-    const x0 = g.to(anchors[k]);
-    const x1 = g.to(anchors[k + 1]);
     const width = anchors[k + 1] - anchors[k];
-    for (let q = 1; q <= CURVE_KNOTS; q++) {
-      const xq = x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1);
-      const l = g.from(xq);
-      if (!(l > anchors[k] && l < anchors[k + 1]) || out.some((p) => Math.abs(p.l - l) < 1e-6 * width)) continue;
-      const s = (hermiteAt(x, distance, slopes, xq) - start[k]) / widths[k];
-      out.push({ l, u: k + Math.min(1, Math.max(0, s)) });
+    for (const p of coordinateSamples(g, anchors[k], anchors[k + 1])) {
+      if (out.some((o) => Math.abs(o.l - p.lambda) < 1e-6 * width)) continue;
+      const s = (hermiteAt(x, distance, slopes, p.x) - start[k]) / widths[k];
+      out.push({ l: p.lambda, u: k + Math.min(1, Math.max(0, s)) });
     }
   }
   out.sort((p, q) => p.l - q.l);
@@ -255,13 +268,9 @@ export function priorWarp(anchors: number[], scale: LambdaScale): WarpKnots | un
   const lambdas: number[] = [anchors[0]];
   const progress: number[] = [0];
   for (let k = 0; k < anchors.length - 1; k++) {
-    const x0 = g.to(anchors[k]);
-    const x1 = g.to(anchors[k + 1]);
-    for (let q = 1; q <= CURVE_KNOTS; q++) {
-      const l = g.from(x0 + ((x1 - x0) * q) / (CURVE_KNOTS + 1));
-      if (!(l > lambdas[lambdas.length - 1] && l < anchors[k + 1])) continue;
-      lambdas.push(l);
-      progress.push(k + q / (CURVE_KNOTS + 1));
+    for (const p of coordinateSamples(g, anchors[k], anchors[k + 1])) {
+      lambdas.push(p.lambda);
+      progress.push(k + p.t);
     }
     lambdas.push(anchors[k + 1]);
     progress.push(k + 1);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bundledDataPath } from '../src/data/bundled.js';
 import {
+  blendScan,
   closedLoopFigureSvg,
   closedLoopJson,
   episodeSeeds,
@@ -70,6 +71,23 @@ describe('closed-loop rollouts', () => {
     half.forEach((v, i) => expect(v).toBeCloseTo((a[i] + b[i]) / 2, 12));
   });
 
+  it('interpolation of the mean actions blends before clipping', () => {
+    // The initial observation of a noise-free episode: the λ = 0 policy's mean dose lies below 0.
+    const obs = new Float32Array([16.12, 19.11, 4.61, 21.13, 0, 9.21, 4.61]);
+    const mu0 = p0.mean(obs);
+    const mu5 = p5.mean(obs);
+    expect(mu0[0]).toBeLessThan(-1);
+    expect(interpolatedController(p0, p5, 0, 'means')(obs, 1)).toEqual(p0.act(obs));
+    expect(interpolatedController(p0, p5, 1, 'means')(obs, 1)).toEqual(p5.act(obs));
+    const s = 0.1;
+    const blended = interpolatedController(p0, p5, s, 'means')(obs, 1);
+    const want = p0.clip(Float64Array.from(mu0, (m, i) => (1 - s) * m + s * mu5[i]));
+    blended.forEach((v, i) => expect(v).toBeCloseTo(want[i], 12));
+    // The clipped blend starts from a dose of 0 instead of the negative mean: a positive dose at s = 0.1.
+    expect(blended[0]).toBe(0);
+    expect(interpolatedController(p0, p5, s)(obs, 1)[0]).toBeGreaterThan(0);
+  });
+
   it('a surrogate gets one batched call per day with [action | observation] rows; pushed actions are clipped', () => {
     const identity = fakeModel((a) => a);
     const seeds = episodeSeeds(0, 4);
@@ -84,6 +102,19 @@ describe('closed-loop rollouts', () => {
     expect(Array.from(controller(new Float32Array(14).fill(10), 2))).toEqual([10, 8, 10, 8]);
     const negative = surrogateController(fakeModel(() => -5), p0, 3);
     expect(Array.from(negative(new Float32Array(7).fill(10), 1))).toEqual([0, 0]);
+  });
+
+  it('blend scan: s = 0 and s = 1 are the anchor policies themselves, in both blend spaces', () => {
+    const scan = blendScan(policiesDir, [0, 5], [0, 1], 3, 4);
+    const seeds = episodeSeeds(4, 3);
+    const at0 = rollout(policyController(p0), 0, seeds);
+    const at1 = rollout(policyController(p5), 0, seeds);
+    expect(scan.intervals).toHaveLength(1);
+    for (const space of ['actions', 'means'] as const) {
+      const [b0, b1] = scan.intervals[0].blends[space];
+      expect([b0.s, b0.cured, b0.failed, b0.meanDays]).toEqual([0, at0.cured, at0.failed, at0.days / 3]);
+      expect([b1.s, b1.cured, b1.failed, b1.meanDays]).toEqual([1, at1.cured, at1.failed, at1.days / 3]);
+    }
   });
 
   it('episode seeds depend on the seed only, and differ across episodes', () => {

@@ -184,15 +184,62 @@ export function policyController(policy: GaussianPolicy): Controller {
   return (obs) => policy.act(obs);
 }
 
+/**
+ * Where two policies' actions are blended: `actions`, the deterministic (clipped) actions, as a user
+ * who has only the policies' outputs would, and as the surrogates see them (the data hold clipped
+ * draws); `means`, the unclipped mean actions μ(o), clipped after blending — a policy's own
+ * coordinate, which the data never show where the mean lies outside the action box.
+ */
+export type BlendSpace = 'actions' | 'means';
+
 /** (1 − s) · lower's actions + s · upper's: the bracketing anchor policies interpolated in λ. */
-export function interpolatedController(lower: GaussianPolicy, upper: GaussianPolicy, s: number): Controller {
+export function interpolatedController(lower: GaussianPolicy, upper: GaussianPolicy, s: number, space: BlendSpace = 'actions'): Controller {
+  const of = (p: GaussianPolicy, obs: Float32Array) => (space === 'actions' ? p.act(obs) : p.mean(obs));
   return (obs) => {
-    const a = lower.act(obs);
-    if (s === 0) return a;
-    const b = upper.act(obs);
-    for (let i = 0; i < a.length; i++) a[i] = (1 - s) * a[i] + s * b[i];
-    return a;
+    const a = of(lower, obs);
+    if (s !== 0) {
+      const b = of(upper, obs);
+      for (let i = 0; i < a.length; i++) a[i] = (1 - s) * a[i] + s * b[i];
+    }
+    return space === 'actions' ? a : lower.clip(a);
   };
+}
+
+const BLEND_SPACES: BlendSpace[] = ['actions', 'means'];
+
+export interface BlendOutcome {
+  s: number;
+  cured: number;
+  failed: number;
+  meanDays: number;
+}
+
+export interface BlendScan {
+  episodes: number;
+  seed: number;
+  intervals: { lower: number; upper: number; blends: Record<BlendSpace, BlendOutcome[]> }[];
+}
+
+/** Cure and loss counts of the blended anchor policies at each position of each anchor interval. */
+export function blendScan(policiesDir: string, anchors: number[], positions: number[], episodes: number, seed: number): BlendScan {
+  const seeds = episodeSeeds(seed, episodes);
+  const policy = (l: number) => loadPolicy(path.join(policiesDir, `policy_lambda${l}.safetensors`));
+  const intervals = anchors.slice(1).map((upper, k) => {
+    const lo = policy(anchors[k]);
+    const hi = policy(upper);
+    const blends = Object.fromEntries(
+      BLEND_SPACES.map((space) => [
+        space,
+        positions.map((s) => {
+          // λ = 0: the reward's weight does not change the dynamics, only the return.
+          const r = rollout(interpolatedController(lo, hi, s, space), 0, seeds);
+          return { s, cured: r.cured, failed: r.failed, meanDays: r.days / episodes };
+        }),
+      ]),
+    ) as Record<BlendSpace, BlendOutcome[]>;
+    return { lower: anchors[k], upper, blends };
+  });
+  return { episodes, seed, intervals };
 }
 
 /**

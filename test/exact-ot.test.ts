@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, Rng } from '../src/engine/index.js';
-import { solveAssignmentWithDuals, squaredDistances, exactAssignment } from '../src/ot/exact.js';
+import { solveAssignmentWithDuals, squaredDistances, exactAssignment, exactOtCost, newWarmStart } from '../src/ot/exact.js';
 import { AnchorData, autoBandwidth, autoCondBandwidth } from '../src/surrogate/anchors.js';
 import { ClotNetworks } from '../src/surrogate/clot.js';
 import { resolveClotOptions } from '../src/surrogate/options.js';
@@ -17,8 +17,8 @@ beforeAll(async () => {
 });
 
 describe('solveAssignmentWithDuals', () => {
-  function check(cost: Float64Array, n: number): void {
-    const { col4row, u, v } = solveAssignmentWithDuals(cost, n);
+  function check(cost: Float64Array, n: number, start?: { u?: Float64Array; v?: Float64Array }): void {
+    const { col4row, u, v } = solveAssignmentWithDuals(cost, n, start);
     const scale = Math.max(1, ...Array.from(cost, Math.abs));
     const tol = 1e-9 * scale * n;
     // A permutation.
@@ -46,6 +46,35 @@ describe('solveAssignmentWithDuals', () => {
       // Integer costs with many ties, and a constant matrix.
       check(Float64Array.from({ length: n * n }, () => rng.int(3)), n);
       check(new Float64Array(n * n).fill(4), n);
+    }
+  });
+
+  it('started from any row or column potentials: still feasible, tight and optimal', () => {
+    const rng = new Rng(10);
+    for (const n of [1, 5, 40, 150]) {
+      const a = Float64Array.from({ length: n * 2 }, () => rng.normal());
+      const b = Float64Array.from({ length: n * 2 }, () => rng.normal() + 1);
+      const cost = squaredDistances(a, b, 2);
+      // The optimum of a nearby problem (b moved a little), arbitrary potentials, and junk.
+      const moved = squaredDistances(a, b.map((x) => x + 0.05 * rng.normal()), 2);
+      const near = solveAssignmentWithDuals(moved, n);
+      const arbitrary = Float64Array.from({ length: n }, () => rng.normal() * 5);
+      for (const start of [{ u: near.u }, { v: near.v }, { u: arbitrary }, { v: arbitrary }, { v: new Float64Array(n).fill(NaN) }, { u: new Float64Array(n + 1) }]) check(cost, n, start);
+    }
+  });
+
+  it('a run of scores warm-started against the same true cloud gives the cold answers', () => {
+    const rng = new Rng(11);
+    const n = 300;
+    const truth = Float64Array.from({ length: n * 2 }, () => rng.normal());
+    const start = Float64Array.from({ length: n * 2 }, () => rng.normal() * 0.5 + 3);
+    const warm = newWarmStart();
+    for (let step = 0; step <= 10; step++) {
+      // Answers moving along straight lines towards a permutation of the truth, as along paths.
+      const t = step / 10;
+      const pred = start.map((x, i) => (1 - t) * x + t * truth[(i + 2 * 17) % (n * 2)]);
+      expect(exactOtCost(pred, truth, 2, warm)).toBe(exactOtCost(pred, truth, 2));
+      expect(warm.duals).toHaveLength(n);
     }
   });
 

@@ -6,8 +6,9 @@ export {
   exactOtCost,
   exactAssignment,
   exactTransportPlan,
+  newWarmStart,
   solveAssignment,
   solveTransport,
   squaredDistances,
 } from '../ot/exact.js';
-export type { Points, TransportPlan } from '../ot/exact.js';
+export type { AssignmentWarmStart, Points, TransportPlan } from '../ot/exact.js';

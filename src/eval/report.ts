@@ -5,7 +5,7 @@
  */
 import { levelIndex, rowWidth, type Dataset } from '../data/index.js';
 import type { ModelInfo, TrajectoryModel } from '../surrogate/model.js';
-import { conditionGroups, mse, perClassW2Detail, w2ByConditionDetail } from './scores.js';
+import { conditionGroups, mse, perClassW2Detail, w2ByConditionDetail, type OtWarmStarts } from './scores.js';
 import { trivialReferences } from './references.js';
 
 /** Scores of predicted rows against the true rows of one level. */
@@ -72,13 +72,13 @@ export function groupMeanMse(pred: Float32Array, truth: Float32Array, dim: numbe
 }
 
 /** Score predicted rows at one level: per-class or per-group W2², and MSE where rows correspond. */
-export function scoreLevel(pred: Float32Array, truth: Float32Array, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>, lambda: number): LevelScores {
+export function scoreLevel(pred: Float32Array, truth: Float32Array, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>, lambda: number, warm?: OtWarmStarts): LevelScores {
   const { dim, cond } = ds;
   if (ds.categorical) {
-    const d = perClassW2Detail(pred, truth, dim);
+    const d = perClassW2Detail(pred, truth, dim, undefined, warm);
     return { lambda, w2: d.mean, perClass: d.groups.map((g) => ({ class: g.condition[0], w2: g.w2 })) };
   }
-  const d = w2ByConditionDetail(pred, truth, dim, cond);
+  const d = w2ByConditionDetail(pred, truth, dim, cond, warm);
   const out: LevelScores = { lambda, w2: d.mean, groups: d.groups.length };
   if (rowsMatch(pred, truth, dim, cond)) out.mse = mse(pred, truth, dim, cond);
   if (cond > 0 && d.groups.some((g) => g.nTrue > 1)) out.meanMse = groupMeanMse(pred, truth, dim, cond);

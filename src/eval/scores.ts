@@ -3,7 +3,13 @@
  * then the C condition columns (one class id when categorical). All W2 figures are the exact
  * squared-Euclidean OT cost (W2², benchmarks.md's "W.D."), see ot.ts.
  */
-import { exactOtCost } from './ot.js';
+import { exactOtCost, newWarmStart, type AssignmentWarmStart } from './ot.js';
+
+/**
+ * Warm starts of the exact OT per condition group (or class), kept by the caller across a run of
+ * scores against the same true rows (see AssignmentWarmStart): only the work changes.
+ */
+export type OtWarmStarts = Map<string, AssignmentWarmStart>;
 
 type Rows = Float32Array | Float64Array;
 
@@ -80,7 +86,7 @@ export interface W2Summary {
  * W2² between predicted and true rows within each condition group of the truth, averaged over
  * groups. Every true group must have predicted rows with the same condition.
  */
-export function w2ByConditionDetail(pred: Rows, truth: Rows, dim: number, cond: number): W2Summary {
+export function w2ByConditionDetail(pred: Rows, truth: Rows, dim: number, cond: number, warm?: OtWarmStarts): W2Summary {
   const width = dim + cond;
   checkWidth(pred, width, 'w2ByCondition (predicted rows)');
   checkWidth(truth, width, 'w2ByCondition (true rows)');
@@ -91,7 +97,10 @@ export function w2ByConditionDetail(pred: Rows, truth: Rows, dim: number, cond: 
   for (const g of conditionGroups(truth, dim, cond)) {
     const p = predGroups.get(conditionKey(g.condition, 0, cond));
     if (!p) throw new Error(`w2ByCondition: no predicted rows with condition (${Array.from(g.condition).join(', ')})`);
-    const w2 = exactOtCost(outputsOf(pred, width, dim, p.rows), outputsOf(truth, width, dim, g.rows), dim);
+    const key = conditionKey(g.condition, 0, cond);
+    let start = warm?.get(key);
+    if (warm && !start) warm.set(key, (start = newWarmStart()));
+    const w2 = exactOtCost(outputsOf(pred, width, dim, p.rows), outputsOf(truth, width, dim, g.rows), dim, start);
     groups.push({ condition: g.condition, w2, nPred: p.rows.length, nTrue: g.rows.length });
   }
   return { mean: groups.reduce((s, g) => s + g.w2, 0) / groups.length, groups };
@@ -106,7 +115,7 @@ export function w2ByCondition(pred: Rows, truth: Rows, dim: number, cond: number
  * Per-class W2² for rows of width D + 1 (class id at column D), averaged over the classes present
  * in the truth — or over `classes` when given. Class ids must be integers.
  */
-export function perClassW2Detail(pred: Rows, truth: Rows, dim: number, classes?: number[]): W2Summary {
+export function perClassW2Detail(pred: Rows, truth: Rows, dim: number, classes?: number[], warm?: OtWarmStarts): W2Summary {
   for (const [rows, what] of [
     [pred, 'predicted'],
     [truth, 'true'],
@@ -117,7 +126,7 @@ export function perClassW2Detail(pred: Rows, truth: Rows, dim: number, classes?:
       if (!Number.isInteger(c)) throw new Error(`perClassW2: ${what} row ${i} has class ${c}, not an integer id`);
     }
   }
-  const all = w2ByConditionDetail(pred, truth, dim, 1);
+  const all = w2ByConditionDetail(pred, truth, dim, 1, warm);
   if (!classes) return { mean: all.mean, groups: [...all.groups].sort((p, q) => p.condition[0] - q.condition[0]) };
   const groups = classes.map((c) => {
     const g = all.groups.find((x) => x.condition[0] === c);

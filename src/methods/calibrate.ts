@@ -7,6 +7,7 @@
  */
 import type { Dataset } from '../data/index.js';
 import { coordinateSamples, hermiteAt, monotoneSlopes, priorWarp, scaleCoordinate, type ClotSurrogate, type LambdaScale, type WarpKnots } from '../surrogate/index.js';
+import type { OtWarmStarts } from '../eval/index.js';
 import { heldOutScore, type HeldOut } from './heldout.js';
 
 export interface CalibratedLevel {
@@ -49,20 +50,27 @@ function linearPosition(anchors: number[], lambda: number): { k: number; s: numb
 
 /**
  * Best positions of the held-out levels along `model`'s paths (searched directly; the model's
- * current warp only gives the uncalibrated position each level is also scored at).
+ * current warp only gives the uncalibrated position each level is also scored at). `warm` holds
+ * one set of OT warm starts per held-out level (the caller may keep scoring with them).
  */
-export function calibratePositions(model: ClotSurrogate, held: HeldOut, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>): CalibratedLevel[] {
+export function calibratePositions(
+  model: ClotSurrogate,
+  held: HeldOut,
+  ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>,
+  warm: OtWarmStarts[] = held.levels.map(() => new Map()),
+): CalibratedLevel[] {
   const anchors = model.info.anchors;
   const n = held.inputs.length / (ds.dim + ds.cond);
   const found = held.levels.map((lambda, i) => {
     const { k } = linearPosition(anchors, lambda);
     const sPrior = Math.min(1, Math.max(0, model.warp.progress(lambda) - k));
-    const score = (s: number) => heldOutScore(model.atPositions(held.inputs, n, [{ k, s }]), held.truth[i], ds, lambda);
+    const scoreRows = (rows: Float32Array) => heldOutScore(rows, held.truth[i], ds, lambda, warm[i]);
+    const score = (s: number) => scoreRows(model.atPositions(held.inputs, n, [{ k, s }]));
     // One push for the whole grid (the maps run once), then score each position.
     const grid = Array.from({ length: GRID }, (_, g) => g / (GRID - 1));
     const width = ds.dim + ds.cond;
     const all = model.atPositions(held.inputs, n, grid.map((s) => ({ k, s })));
-    const values = grid.map((s, g) => heldOutScore(all.subarray(g * n * width, (g + 1) * n * width), held.truth[i], ds, lambda));
+    const values = grid.map((_, g) => scoreRows(all.subarray(g * n * width, (g + 1) * n * width)));
     let g = values.indexOf(Math.min(...values));
     let lo = grid[Math.max(0, g - 1)];
     let hi = grid[Math.min(GRID - 1, g + 1)];
@@ -102,7 +110,7 @@ export function calibratePositions(model: ClotSurrogate, held: HeldOut, ds: Pick
       if (fitted[j] !== c.best) {
         c.s = fitted[j];
         const i = held.levels.indexOf(c.lambda);
-        c.score = heldOutScore(model.atPositions(held.inputs, n, [{ k, s: c.s }]), held.truth[i], ds, c.lambda);
+        c.score = heldOutScore(model.atPositions(held.inputs, n, [{ k, s: c.s }]), held.truth[i], ds, c.lambda, warm[i]);
       }
     });
   }

@@ -6,7 +6,7 @@
  */
 import { anchorDataset, levelIndex, rowWidth, selectLevels, selectRows, type Dataset } from '../data/index.js';
 import { Rng } from '../engine/rng.js';
-import { conditionGroups, scoreLevel } from '../eval/index.js';
+import { conditionGroups, scoreLevel, type OtWarmStarts } from '../eval/index.js';
 
 export type HeldOutKind = 'validation' | 'left-out-anchors' | 'none';
 
@@ -122,12 +122,12 @@ function pickRowIndices(rows: Float32Array, width: number, keep: Int32Array): Fl
  * The one number candidates are ranked by at a held-out level: W2² per class or condition group
  * (mean over groups) when the prediction has every true group; otherwise W2² over all rows.
  */
-export function heldOutScore(pred: Float32Array, truth: Float32Array, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>, lambda: number): number {
+export function heldOutScore(pred: Float32Array, truth: Float32Array, ds: Pick<Dataset, 'dim' | 'cond' | 'categorical'>, lambda: number, warm?: OtWarmStarts): number {
   try {
-    return scoreLevel(pred, truth, ds, lambda).w2;
+    return scoreLevel(pred, truth, ds, lambda, warm).w2;
   } catch {
     // Conditions that do not recur across levels (continuous inputs drawn anew): pooled outputs.
-    return scoreLevel(pred, truth, { dim: ds.dim, cond: 0, categorical: false }, lambda).w2;
+    return scoreLevel(pred, truth, { dim: ds.dim, cond: 0, categorical: false }, lambda, warm).w2;
   }
 }
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { anchorDataset, type Dataset } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
-import { trivialReferences } from '../eval/index.js';
+import { trivialReferences, type OtWarmStarts } from '../eval/index.js';
 import { loadClot, mergeOptions, priorWarp, readModelDir, shapeWarp, type ClotOptions, type LambdaScale, type WarpKnots, type ClotPreset, type ClotSurrogate, type FitProgress, type ProgressHook, type TrajectoryModel } from '../surrogate/index.js';
 import { calibratePositions, warpFromLeftOutAnchors, warpFromLevels, warpWithout, type CalibratedLevel } from './calibrate.js';
 import { capForScoring, heldOutFor, heldOutScore, type HeldOut, type HeldOutKind } from './heldout.js';
@@ -184,7 +184,9 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
   const model = (await fitModel(job.preset, job.held.train, { ...job.options, onProgress: tagged } as FitModelOptions)) as ClotSurrogate;
   try {
     const fitSeconds = (performance.now() - start) / 1000;
-    const positions = calibratePositions(model, job.held, job.held.train);
+    // Every score of a held-out level below is against the same true rows: one OT warm start each.
+    const warm: OtWarmStarts[] = job.held.levels.map(() => new Map());
+    const positions = calibratePositions(model, job.held, job.held.train, warm);
     const anchors = model.info.anchors;
     // Validation levels calibrate the warp; between them the anchors' transport distances shape it,
     // in the λ scale's coordinate.
@@ -193,7 +195,7 @@ export async function runCandidate(job: CandidateJob, onProgress?: ProgressHook)
     const scoresUnder = (scale: LambdaScale, warpFor: (i: number) => WarpKnots | undefined) =>
       positions.map((p, i) => {
         model.setWarp(warpFor(i), scale);
-        return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda);
+        return heldOutScore(model.sample(job.held.inputs, p.lambda), job.held.truth[i], job.held.train, p.lambda, warm[i]);
       });
     const looScores = (scale: LambdaScale) => scoresUnder(scale, (i) => shapeWarp(anchors, warpWithout(anchors, positions, i), scale, spans));
     // Honest scores: each held-out level answered under the warp calibrated on the other levels

@@ -95,9 +95,9 @@ export function w2ByConditionDetail(pred: Rows, truth: Rows, dim: number, cond: 
   for (const g of conditionGroups(pred, dim, cond)) predGroups.set(conditionKey(g.condition, 0, cond), g);
   const groups: GroupW2[] = [];
   for (const g of conditionGroups(truth, dim, cond)) {
-    const p = predGroups.get(conditionKey(g.condition, 0, cond));
-    if (!p) throw new Error(`w2ByCondition: no predicted rows with condition (${Array.from(g.condition).join(', ')})`);
     const key = conditionKey(g.condition, 0, cond);
+    const p = predGroups.get(key);
+    if (!p) throw new Error(`w2ByCondition: no predicted rows with condition (${Array.from(g.condition).join(', ')})`);
     let start = warm?.get(key);
     if (warm && !start) warm.set(key, (start = newWarmStart()));
     const w2 = exactOtCost(outputsOf(pred, width, dim, p.rows), outputsOf(truth, width, dim, g.rows), dim, start);

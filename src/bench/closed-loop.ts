@@ -19,7 +19,7 @@ import { renderLineChartsSvg, writePlot, CLASS_COLORS, type LineChart } from '..
 import { intervalOf } from '../surrogate/anchors.js';
 import type { ProgressHook, TrajectoryModel } from '../surrogate/index.js';
 import { ACTION_DIM, CancerEnv, MAX_DAYS, NOISY, OBS_DIM, lambdaReward, type NoiseSettings } from '../sim/cancer.js';
-import { policyFiles, loadPolicy, type GaussianPolicy } from '../sim/policy.js';
+import { policyAt, policyFileName, policyFiles, loadPolicy, type GaussianPolicy } from '../sim/policy.js';
 import { fitOptionsFor, selects } from './run.js';
 import { fitSelected } from '../methods/select.js';
 import { getTask } from './tasks.js';
@@ -223,7 +223,11 @@ export interface BlendScan {
 /** Cure and loss counts of the blended anchor policies at each position of each anchor interval. */
 export function blendScan(policiesDir: string, anchors: number[], positions: number[], episodes: number, seed: number): BlendScan {
   const seeds = episodeSeeds(seed, episodes);
-  const policy = (l: number) => loadPolicy(path.join(policiesDir, `policy_lambda${l}.safetensors`));
+  const policy = (l: number) => {
+    const p = policyAt(policiesDir, l);
+    if (!p) throw new Error(`${policiesDir} has no policy for the anchor λ = ${l} (${policyFileName(l)})`);
+    return p;
+  };
   const intervals = anchors.slice(1).map((upper, k) => {
     const lo = policy(anchors[k]);
     const hi = policy(upper);

@@ -68,11 +68,12 @@ export function solveAssignmentWithDuals(cost: Float64Array, n: number, start?: 
   for (let k = 0; k < cost.length; k++) {
     if (!Number.isFinite(cost[k])) throw new Error(`ot: cost matrix has a non-finite entry at index ${k}`);
   }
-  const usable = (d: Float64Array | undefined) => d !== undefined && d.length === n && d.every(Number.isFinite);
-  const u = usable(start?.u) ? Float64Array.from(start!.u!) : new Float64Array(n);
-  if (!usable(start?.u) && usable(start?.v)) {
+  const usable = (d: Float64Array | undefined): d is Float64Array => d !== undefined && d.length === n && d.every(Number.isFinite);
+  const u0 = start?.u;
+  const v0 = start?.v;
+  const u = usable(u0) ? Float64Array.from(u0) : new Float64Array(n);
+  if (!usable(u0) && usable(v0)) {
     // Row reduction against the given column potentials: u_i = min_j (c_ij − v_j).
-    const v0 = start!.v!;
     for (let i = 0; i < n; i++) {
       const row = i * n;
       let m = Infinity;
